@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  createJsonSchemaTransform,
+  jsonSchemaTransformObject,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { AuditFeed } from './audit/feed.js';
+import { createTokenVerifier, type TokenVerifier } from './auth/verifier.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { migrateDatabase } from './db/migrate.js';
+import { authPlugin } from './http/plugins/auth.js';
+import { errorsPlugin } from './http/plugins/errors.js';
+import { Metrics, metricsPlugin } from './http/plugins/metrics.js';
+import { auditRoutes } from './http/routes/audit.js';
+import { chatRoutes } from './http/routes/chats.js';
+import { eligibilityRoutes } from './http/routes/eligibility.js';
+import { infraRoutes } from './http/routes/infra.js';
+import { policyRoutes } from './http/routes/policies.js';
+import { userRoutes } from './http/routes/users.js';
+import { ChatService } from './services/chats.js';
+import { ConsentService } from './services/consent.js';
+import { EligibilityService } from './services/eligibility.js';
+import { PolicyService } from './services/policies.js';
+import { pruneIdempotencyKeys } from './services/write.js';
+
+export const API_VERSION = '1.0.0';
+const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export interface AppOptions {
+  /** An open, migrated database to use instead of the one the configuration names. */
+  db?: Database;
+  verifier?: TokenVerifier;
+}
+
+/** The service, ready to listen: database open and migrated, routes registered. Never listens. */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    // Request lines are logged at debug level by the onResponse hook below, not twice at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Ids are up to 128 characters, and percent-encoding can triple that.
+    routerOptions: { maxParamLength: 512 },
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  let db = options.db;
+  const ownsDb = db === undefined;
+  if (db === undefined) {
+    db = await openDatabase(config.database);
+    try {
+      await migrateDatabase(db, config.database.kind === 'postgres' ? config.database.url : undefined);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+  const database = db;
+  if (ownsDb) app.addHook('onClose', async () => database.close());
+
+  const verifier = options.verifier ?? (await createTokenVerifier(config));
+  if (verifier.development) {
+    app.log.warn(
+      `DEVELOPMENT KEYS IN USE: no AUTH_JWKS_URL or AUTH_JWKS_FILE is set, so tokens are verified with a key made in ${config.dataDir}. ` +
+        'Anyone who can read that directory can mint tokens. Mint one with `npm run token -- --sub alice --scope consent:self`. ' +
+        'Configure real keys before serving real users.',
+    );
+  }
+
+  const metrics = new Metrics();
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(authPlugin, { verifier });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Training consent service',
+        version: API_VERSION,
+        description:
+          'Chat frontends record users\' training consent, terms acceptances and chats; training pipelines ask which chats may be ' +
+          'used, at a point in time or revision they can reproduce; every change lands in an append-only, hash-chained audit log.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: 'http://127.0.0.1:3000', description: 'Local development' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: [
+        { name: 'users', description: 'Users and their plans' },
+        { name: 'training consent', description: "A user's training choice and its effect" },
+        { name: 'terms acceptances', description: 'Evidence of what a user accepted and was shown' },
+        { name: 'policies', description: 'Terms versions' },
+        { name: 'chats', description: 'Chats reported by frontends' },
+        { name: 'training eligibility', description: 'Questions training pipelines ask' },
+        { name: 'audit', description: 'The append-only, hash-chained audit log' },
+      ],
+    },
+    transform: createJsonSchemaTransform({ skipList: ['/docs', '/docs/*', '/openapi.json', '/graphql'] }),
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(infraRoutes, { db: database, verifier, metrics });
+
+  const consent = new ConsentService(database);
+  const audit = new AuditFeed(database);
+  await app.register(async (api) => {
+    // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
+    api.setValidatorCompiler(validatorCompiler);
+    // Responses are built by the services to the documented schemas; plain JSON keeps hot paths fast.
+    api.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    api.addHook('onRoute', (route) => {
+      if (!route.config?.auth) throw new Error(`route ${route.method} ${route.url} declares no auth rule`);
+    });
+    const zapi = api.withTypeProvider<ZodTypeProvider>();
+    await zapi.register(userRoutes, { consent, audit });
+    await zapi.register(policyRoutes, { policies: new PolicyService(database) });
+    await zapi.register(chatRoutes, { chats: new ChatService(database) });
+    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database) });
+    await zapi.register(auditRoutes, { audit });
+  });
+
+  const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));
+  const timer = setInterval(prune, PRUNE_EVERY_MS).unref();
+  app.addHook('onReady', async () => void prune());
+  app.addHook('onClose', async () => clearInterval(timer));
+  return app;
+}

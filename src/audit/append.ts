@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/client.js';
+import { GENESIS_HASH, hashEvent, type AuditEvent } from './hash.js';
+
+export interface Actor {
+  sub: string;
+  kind: 'user' | 'service';
+}
+
+/** Who writes, when, and under which request: the same for every event of one request. */
+export interface WriteContext {
+  actor: Actor;
+  requestId: string;
+  /** Server time of the request, in whole milliseconds. */
+  now: Date;
+}
+
+export interface NewEvent {
+  type: string;
+  chatId?: string;
+  data: Record<string, unknown>;
+}
+
+export const POLICY_CHAIN = 'policies';
+
+/**
+ * Appends events to one hash chain inside the caller's transaction. The chain head was locked when
+ * the write began (`beginWrite`), so concurrent writers of the same chain queue instead of forking it.
+ */
+export class ChainAppender {
+  private head: string;
+  private readonly appended: AuditEvent[] = [];
+
+  constructor(
+    private readonly tx: Queryable,
+    private readonly ctx: WriteContext,
+    readonly userId: string | null,
+    headHash: string,
+  ) {
+    this.head = headHash;
+  }
+
+  get events(): readonly AuditEvent[] {
+    return this.appended;
+  }
+
+  /** The revision of the last event appended by this write, if any. */
+  get lastRevision(): string | null {
+    return this.appended.at(-1)?.revision ?? null;
+  }
+
+  async append(...events: NewEvent[]): Promise<AuditEvent[]> {
+    if (events.length === 0) return [];
+    const revs = await this.tx.query<{ r: string }>(
+      'SELECT nextval(\'revision_seq\')::text AS r FROM generate_series(1, $1::int)',
+      [events.length],
+    );
+    const revisions = revs.map((r) => r.r).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const occurredAt = this.ctx.now.toISOString();
+    const built: AuditEvent[] = events.map((e, i) => {
+      const event: Omit<AuditEvent, 'hash'> = {
+        revision: revisions[i],
+        eventId: randomUUID(),
+        type: e.type,
+        userId: this.userId,
+        ...(e.chatId !== undefined ? { chatId: e.chatId } : {}),
+        data: e.data,
+        actor: this.ctx.actor,
+        occurredAt,
+        requestId: this.ctx.requestId,
+        prevHash: this.head,
+      };
+      const full = { ...event, hash: hashEvent(event) };
+      this.head = full.hash;
+      return full;
+    });
+    const last = built[built.length - 1];
+    const columns = [
+      built.map((e) => e.revision),
+      built.map((e) => e.eventId),
+      built.map((e) => e.type),
+      built.map((e) => e.chatId ?? null),
+      built.map((e) => JSON.stringify(e.data)),
+      built.map((e) => e.prevHash),
+      built.map((e) => e.hash),
+    ];
+    const insert = `INSERT INTO audit_events (revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind, occurred_at, request_id, prev_hash, hash)
+      SELECT r::bigint, e, t, $8, c, d::jsonb, $9, $10, $11::timestamptz, $12, p, h
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(r, e, t, c, d, p, h)`;
+    const params = [...columns, this.userId, this.ctx.actor.sub, this.ctx.actor.kind, occurredAt, this.ctx.requestId, last.hash, last.revision];
+    if (this.userId === null) {
+      await this.tx.query(
+        `WITH ins AS (${insert}) UPDATE chain_heads SET head_hash = $13, head_revision = $14::bigint WHERE chain = '${POLICY_CHAIN}'`,
+        params,
+      );
+    } else {
+      await this.tx.query(
+        `WITH ins AS (${insert}) UPDATE users SET head_hash = $13, head_revision = $14::bigint,
+           created_revision = coalesce(created_revision, ($1::text[])[1]::bigint) WHERE user_id = $8`,
+        params,
+      );
+    }
+    this.appended.push(...built);
+    return built;
+  }
+}
+
+/**
+ * Starts a write about a user: registers the transaction with the revision watermark, creates the
+ * user on its first write, and locks the head of its chain until the transaction ends.
+ */
+export async function beginUserWrite(tx: Queryable, ctx: WriteContext, userId: string): Promise<ChainAppender> {
+  const rows = await tx.query<{ head_hash: string }>(
+    `WITH w AS (SELECT consent_begin_write())
+     INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
+     ON CONFLICT (user_id) DO UPDATE SET head_hash = users.head_hash
+     RETURNING head_hash`,
+    [userId, ctx.now.toISOString(), GENESIS_HASH],
+  );
+  return new ChainAppender(tx, ctx, userId, rows[0].head_hash);
+}
+
+/** Starts a write to the chain of events about no user (policies). */
+export async function beginPolicyWrite(tx: Queryable, ctx: WriteContext): Promise<ChainAppender> {
+  const rows = await tx.query<{ head_hash: string }>(
+    `WITH w AS (SELECT consent_begin_write())
+     SELECT head_hash FROM chain_heads, w WHERE chain = $1 FOR UPDATE OF chain_heads`,
+    [POLICY_CHAIN],
+  );
+  return new ChainAppender(tx, ctx, null, rows[0]?.head_hash ?? GENESIS_HASH);
+}

@@ -1,0 +1,98 @@
+import type { Database } from '../db/client.js';
+import { readAtPoint } from '../db/point.js';
+import { badRequest, notFound } from '../errors.js';
+import type { AuditEvent } from './hash.js';
+
+interface EventRow {
+  revision: string;
+  event_id: string;
+  type: string;
+  user_id: string | null;
+  chat_id: string | null;
+  data: Record<string, unknown>;
+  actor_sub: string;
+  actor_kind: 'user' | 'service';
+  occurred_at: Date;
+  request_id: string;
+  prev_hash: string;
+  hash: string;
+  wm: string | null;
+}
+
+/** The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them. */
+export function toAuditEvent(r: EventRow): AuditEvent {
+  return {
+    revision: r.revision,
+    eventId: r.event_id,
+    type: r.type,
+    userId: r.user_id,
+    ...(r.chat_id !== null ? { chatId: r.chat_id } : {}),
+    data: r.data,
+    actor: { sub: r.actor_sub, kind: r.actor_kind },
+    occurredAt: r.occurred_at.toISOString(),
+    requestId: r.request_id,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+const columns = `revision::text AS revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind,
+  occurred_at, request_id, prev_hash, hash`;
+
+export interface Page {
+  items: AuditEvent[];
+  nextCursor: string | null;
+}
+
+export class AuditFeed {
+  constructor(private readonly db: Database) {}
+
+  /** One user's events in revision order; `nextCursor` is null once there are no more. */
+  async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
+    const { result } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
+      const rows = await this.db.query<EventRow>(
+        `SELECT ${columns}, consent_visible_watermark()::text AS wm FROM (SELECT 1) one
+           LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE user_id = $1 AND revision > $2::bigint AND revision <= $3::bigint
+                               ORDER BY revision LIMIT $4) e ON true`,
+        [userId, after, cap.revision, limit],
+      );
+      return { result: rows.filter((r) => r.revision !== null), visibleRevision: rows[0].wm };
+    });
+    if (result.length === 0 && after === '0') {
+      const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
+      if (known.length === 0) throw notFound(`user ${userId} is not known`);
+    }
+    const items = result.map(toAuditEvent);
+    return { items, nextCursor: items.length === limit ? items[items.length - 1].revision : null };
+  }
+
+  /**
+   * The global change feed. Only revisions that have settled are returned (every transaction that
+   * could still commit one at or below the cursor has ended), so a consumer following
+   * `nextCursor` sees every event exactly once even though revisions commit out of order.
+   * `nextCursor` is always set: past the last item, or at the settled revision when the page is
+   * not full, so that gaps left by abandoned revisions are stepped over once and for all.
+   */
+  async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
+    const { result, point } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
+      const rows = await this.db.query<EventRow>(
+        `SELECT ${columns}, consent_visible_watermark()::text AS wm FROM (SELECT 1) one
+           LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE revision > $1::bigint AND revision <= $2::bigint
+                                AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+                               ORDER BY revision LIMIT $4) e ON true`,
+        [after, cap.revision, types, limit],
+      );
+      return { result: rows.filter((r) => r.revision !== null), visibleRevision: rows[0].wm };
+    });
+    const items = result.map(toAuditEvent);
+    if (items.length === limit) return { items, nextCursor: items[items.length - 1].revision };
+    if (BigInt(point.revision) < BigInt(after)) {
+      const newest = await this.db.query<{ r: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS r FROM revision_seq`);
+      if (BigInt(after) > BigInt(newest[0].r)) {
+        throw badRequest(`after ${after} is beyond the newest revision ${newest[0].r}`, [{ path: 'after', message: 'is beyond the newest revision' }]);
+      }
+      return { items, nextCursor: after };
+    }
+    return { items, nextCursor: point.revision };
+  }
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** Request counts and latency sums per route and status, in the Prometheus text format. */
+export class Metrics {
+  private readonly requests = new Map<string, { count: number; seconds: number }>();
+  private readonly started = Date.now();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `method="${method}",route="${route}",status="${status}"`;
+    const entry = this.requests.get(key);
+    if (entry) {
+      entry.count++;
+      entry.seconds += seconds;
+    } else this.requests.set(key, { count: 1, seconds });
+  }
+
+  render(): string {
+    const lines = [
+      '# HELP http_requests_total Requests answered, by route and status.',
+      '# TYPE http_requests_total counter',
+      ...[...this.requests].map(([k, v]) => `http_requests_total{${k}} ${v.count}`),
+      '# HELP http_request_duration_seconds_sum Time spent answering, by route and status.',
+      '# TYPE http_request_duration_seconds_sum counter',
+      ...[...this.requests].map(([k, v]) => `http_request_duration_seconds_sum{${k}} ${v.seconds.toFixed(6)}`),
+      '# HELP process_uptime_seconds Seconds since the service started.',
+      '# TYPE process_uptime_seconds gauge',
+      `process_uptime_seconds ${((Date.now() - this.started) / 1000).toFixed(3)}`,
+      '# HELP process_resident_memory_bytes Resident set size.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, opts: { metrics: Metrics }) => {
+    app.addHook('onResponse', async (request, reply) => {
+      opts.metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  },
+  { name: 'metrics' },
+);

@@ -1,0 +1,89 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pointRequest } from '../../db/point.js';
+import type { EligibilityService } from '../../services/eligibility.js';
+import { errorResponses, requestTime } from '../context.js';
+import { BatchIn, BatchOut, ChatParams, DecisionOut, EligibleChatsQuery, PointQuery } from '../schemas.js';
+
+/** A full batch: 10,000 ids of 128 characters, quoted and separated, with room for the rest. */
+export const BATCH_BODY_LIMIT = 1.5 * 1024 * 1024;
+
+const pipelines = { scopes: ['training:read'] } as const;
+
+export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService }> = async (app, { eligibility }) => {
+  app.get('/v1/chats/:chatId/training-eligibility', {
+    config: { auth: pipelines },
+    schema: {
+      tags: ['training eligibility'],
+      summary: 'Whether a chat may be used for training, now, as of a time, or after a revision',
+      description: 'An unknown chat is not eligible (reason chat_not_found): the service fails closed.',
+      security: [{ bearer: [] }],
+      params: ChatParams,
+      querystring: PointQuery,
+      response: { 200: DecisionOut, ...errorResponses(400, 503) },
+    },
+    handler: async (request) => eligibility.single(request.params.chatId, pointRequest(request.query), requestTime().getTime()),
+  });
+
+  app.post('/v1/training-eligibility/batch', {
+    config: { auth: pipelines },
+    bodyLimit: BATCH_BODY_LIMIT,
+    schema: {
+      tags: ['training eligibility'],
+      summary: 'Decisions for up to 10,000 chats at one point, in request order',
+      security: [{ bearer: [] }],
+      body: BatchIn,
+      response: { 200: BatchOut, ...errorResponses(400, 413, 415, 503) },
+    },
+    handler: async (request) => {
+      const { chatIds, ...point } = request.body;
+      return eligibility.batch(chatIds, pointRequest(point), requestTime().getTime());
+    },
+  });
+
+  app.get('/v1/training-eligibility/eligible-chats', {
+    config: { auth: pipelines },
+    schema: {
+      tags: ['training eligibility'],
+      summary: 'Every chat eligible at one point, as NDJSON ordered by chatId (byte order)',
+      description:
+        'Streamed page by page with flat memory. The point is fixed when the stream starts and sent in the ' +
+        'Consent-Revision and Consent-As-Of headers; ask again with atRevision to get the same chats.',
+      security: [{ bearer: [] }],
+      querystring: EligibleChatsQuery,
+      response: {
+        200: {
+          description: 'One JSON object per line',
+          content: {
+            'application/x-ndjson': {
+              schema: z.object({ chatId: z.string(), userId: z.string(), retentionUntil: z.string().nullable() }),
+            },
+          },
+        },
+        ...errorResponses(400, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const { after, limit, ...pointQuery } = request.query;
+      const point = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
+      const pages = eligibility.eligibleChats(point, { after: after ?? '', limit: limit ?? null });
+      async function* lines() {
+        for await (const page of pages) {
+          let chunk = '';
+          for (const c of page) chunk += `${JSON.stringify(c)}\n`;
+          yield chunk;
+        }
+      }
+      const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
+      // A client that goes away stops the reading: the generator is returned, no more pages are asked for.
+      reply.raw.on('close', () => stream.destroy());
+      return reply
+        .header('content-type', 'application/x-ndjson')
+        .header('consent-revision', point.revision)
+        .header('consent-as-of', new Date(point.at).toISOString())
+        .send(stream as never);
+    },
+  });
+};
+

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { TokenVerifier } from '../../auth/verifier.js';
+import type { Database } from '../../db/client.js';
+import { migrationsApplied } from '../../db/migrate.js';
+import type { Metrics } from '../plugins/metrics.js';
+
+const READY_TIMEOUT_MS = 2_000;
+
+/** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
+export async function infraRoutes(app: FastifyInstance, opts: { db: Database; verifier: TokenVerifier; metrics: Metrics }) {
+  const hidden = { hide: true };
+  app.get('/healthz', { config: { auth: { public: true } }, schema: hidden }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const ready = await Promise.race([
+        migrationsApplied(opts.db),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+        }),
+      ]);
+      if (ready) return { status: 'ready' };
+      return reply.code(503).send({ status: 'unavailable', reason: 'migrations are not applied or the database does not answer' });
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer' });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  app.get('/metrics', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(opts.metrics.render()),
+  );
+
+  app.get('/.well-known/jwks.json', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
+    const published = opts.verifier.published;
+    if ('url' in published) return reply.redirect(published.url, 302);
+    return published;
+  });
+}

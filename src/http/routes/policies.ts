@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PolicyService } from '../../services/policies.js';
+import { errorResponses, idempotencyOf, IdempotencyHeaders, sendWrite, writeContext, writeErrors } from '../context.js';
+import { PolicyIn, PolicyOut, PolicyParams } from '../schemas.js';
+
+export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = async (app, { policies }) => {
+  app.get('/v1/policies', {
+    config: { auth: { anyToken: true } },
+    schema: {
+      tags: ['policies'],
+      summary: 'Every terms version, ordered by effectiveAt',
+      security: [{ bearer: [] }],
+      response: { 200: z.object({ items: z.array(PolicyOut) }), ...errorResponses() },
+    },
+    handler: async () => policies.list(),
+  });
+
+  app.get('/v1/policies/:version', {
+    config: { auth: { anyToken: true } },
+    schema: {
+      tags: ['policies'],
+      summary: 'One terms version',
+      security: [{ bearer: [] }],
+      params: PolicyParams,
+      response: { 200: PolicyOut, ...errorResponses(400, 404) },
+    },
+    handler: async (request) => policies.get(request.params.version),
+  });
+
+  app.post('/v1/policies', {
+    config: { auth: { scopes: [] } },
+    schema: {
+      tags: ['policies'],
+      summary: 'Add a terms version that takes effect in the future (admin)',
+      description: 'Versions are unique (409). Policies are never edited or deleted, and never take effect in the past (422).',
+      security: [{ bearer: [] }],
+      headers: IdempotencyHeaders,
+      body: PolicyIn,
+      response: { 201: PolicyOut, ...writeErrors(422) },
+    },
+    handler: async (request, reply) => sendWrite(reply, await policies.create(writeContext(request, null), idempotencyOf(request), request.body)),
+  });
+};

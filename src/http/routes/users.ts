@@ -1,0 +1,153 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AuditFeed } from '../../audit/feed.js';
+import { pointRequest } from '../../db/point.js';
+import type { ConsentService } from '../../services/consent.js';
+import { errorResponses, idempotencyOf, IdempotencyHeaders, requestTime, sendWrite, writeContext, writeErrors } from '../context.js';
+import { requireUser } from '../plugins/auth.js';
+import {
+  AuditPageOut,
+  AuditQuery,
+  Choice,
+  ConsentOut,
+  Plan,
+  PointQuery,
+  Surface,
+  TermsAcceptanceIn,
+  TermsAcceptanceOut,
+  UserOut,
+  UserParams,
+} from '../schemas.js';
+import { randomUUID } from 'node:crypto';
+
+const readers = { scopes: ['consent:read', 'consent:write'], self: true } as const;
+const writers = { scopes: ['consent:write'], self: true } as const;
+
+export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit: AuditFeed }> = async (app, { consent, audit }) => {
+  app.get('/v1/users/:userId', {
+    config: { auth: readers },
+    schema: {
+      tags: ['users'],
+      summary: "A user: plan, training consent now, and latest terms acceptance",
+      security: [{ bearer: [] }],
+      params: UserParams,
+      response: { 200: UserOut, ...errorResponses(400, 404) },
+    },
+    handler: async (request) => {
+      requireUser(request, request.params.userId);
+      return consent.getUser(request.params.userId, { kind: 'now' }, requestTime().getTime());
+    },
+  });
+
+  app.put('/v1/users/:userId/plan', {
+    config: { auth: { scopes: ['consent:write'] } },
+    schema: {
+      tags: ['users'],
+      summary: "Set a user's plan (audited and dated: eligibility at T uses the plan at T)",
+      security: [{ bearer: [] }],
+      params: UserParams,
+      headers: IdempotencyHeaders,
+      body: z.strictObject({ plan: Plan }),
+      response: { 200: UserOut, ...writeErrors() },
+    },
+    handler: async (request, reply) => {
+      const { userId } = request.params;
+      const result = await consent.setPlan(writeContext(request, userId), idempotencyOf(request), userId, request.body.plan);
+      return sendWrite(reply, result);
+    },
+  });
+
+  app.get('/v1/users/:userId/training-consent', {
+    config: { auth: readers },
+    schema: {
+      tags: ['training consent'],
+      summary: "A user's training consent now, as of a time, or after a revision",
+      security: [{ bearer: [] }],
+      params: UserParams,
+      querystring: PointQuery,
+      response: { 200: ConsentOut, ...errorResponses(400, 404, 503) },
+    },
+    handler: async (request, reply) => {
+      requireUser(request, request.params.userId);
+      const { view, etag } = await consent.getConsent(request.params.userId, pointRequest(request.query), requestTime().getTime());
+      reply.header('etag', etag);
+      return view;
+    },
+  });
+
+  app.put('/v1/users/:userId/training-consent', {
+    config: { auth: writers },
+    schema: {
+      tags: ['training consent'],
+      summary: "Record a user's training choice",
+      description: 'Audited. With If-Match, refused with 412 when the consent changed since it was read.',
+      security: [{ bearer: [] }],
+      params: UserParams,
+      headers: IdempotencyHeaders.extend({ 'if-match': z.string().optional() }),
+      body: z.strictObject({ choice: Choice, surface: Surface }),
+      response: { 200: ConsentOut, ...writeErrors(412) },
+    },
+    handler: async (request, reply) => {
+      const { userId } = request.params;
+      requireUser(request, userId);
+      const result = await consent.setConsent(
+        writeContext(request, userId),
+        idempotencyOf(request),
+        userId,
+        request.body,
+        request.headers['if-match'] as string | undefined,
+      );
+      return sendWrite(reply, result);
+    },
+  });
+
+  app.post('/v1/users/:userId/terms-acceptances', {
+    config: { auth: writers },
+    schema: {
+      tags: ['terms acceptances'],
+      summary: 'Record that a user accepted a terms version, what the pop-up showed, and the choice made',
+      security: [{ bearer: [] }],
+      params: UserParams,
+      headers: IdempotencyHeaders,
+      body: TermsAcceptanceIn,
+      response: { 201: TermsAcceptanceOut, ...writeErrors(422) },
+    },
+    handler: async (request, reply) => {
+      const { userId } = request.params;
+      requireUser(request, userId);
+      const result = await consent.recordTermsAcceptance(writeContext(request, userId), idempotencyOf(request), userId, request.body, randomUUID());
+      return sendWrite(reply, result);
+    },
+  });
+
+  app.get('/v1/users/:userId/terms-acceptances', {
+    config: { auth: readers },
+    schema: {
+      tags: ['terms acceptances'],
+      summary: "A user's terms acceptances, newest first",
+      security: [{ bearer: [] }],
+      params: UserParams,
+      response: { 200: z.object({ items: z.array(TermsAcceptanceOut) }), ...errorResponses(400, 404) },
+    },
+    handler: async (request) => {
+      requireUser(request, request.params.userId);
+      return consent.listTermsAcceptances(request.params.userId);
+    },
+  });
+
+  app.get('/v1/users/:userId/audit-events', {
+    config: { auth: { scopes: ['audit:read'], self: true } },
+    schema: {
+      tags: ['audit'],
+      summary: "A user's audit events (its hash chain) in revision order",
+      security: [{ bearer: [] }],
+      params: UserParams,
+      querystring: AuditQuery,
+      response: { 200: AuditPageOut, ...errorResponses(400, 404, 503) },
+    },
+    handler: async (request) => {
+      requireUser(request, request.params.userId);
+      return audit.forUser(request.params.userId, request.query.after ?? '0', request.query.limit ?? 100, requestTime().getTime());
+    },
+  });
+};

@@ -1,0 +1,207 @@
+import { beginUserWrite, type WriteContext } from '../audit/append.js';
+import type { Database, Queryable } from '../db/client.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
+
+/** Activity and creation times may run ahead of the server clock by at most this much. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+export interface ChatView {
+  chatId: string;
+  userId: string;
+  createdAt: string;
+  lastActivityAt: string | null;
+  incognito: boolean;
+  deletedAt: string | null;
+  flags: { type: string; flaggedAt: string }[];
+  revision: string;
+}
+
+interface ChatRecord {
+  chat_id: string;
+  user_id: string;
+  created_at: Date;
+  incognito: boolean;
+  deleted_at: Date | null;
+  flags: { type: string; flaggedAt: string; revision: string }[];
+  last_activity_at: Date | null;
+  revision: string;
+}
+
+const chatSelect = `SELECT c.chat_id, c.user_id, c.created_at, c.incognito, c.deleted_at, c.flags,
+    (SELECT max(a.at) FROM chat_activity a WHERE a.chat_id = c.chat_id) AS last_activity_at,
+    greatest(c.registered_revision, c.deleted_revision,
+      (SELECT max((f->>'revision')::bigint) FROM jsonb_array_elements(c.flags) f))::text AS revision
+  FROM chats c WHERE c.chat_id = $1`;
+
+function chatView(c: ChatRecord, revision = c.revision): ChatView {
+  return {
+    chatId: c.chat_id,
+    userId: c.user_id,
+    createdAt: c.created_at.toISOString(),
+    lastActivityAt: c.last_activity_at?.toISOString() ?? null,
+    incognito: c.incognito,
+    deletedAt: c.deleted_at?.toISOString() ?? null,
+    flags: c.flags.map((f) => ({ type: f.type, flaggedAt: f.flaggedAt })),
+    revision,
+  };
+}
+
+function notInFuture(field: string, value: number, now: number): void {
+  if (value > now + MAX_FUTURE_SKEW_MS) {
+    throw badRequest(`${field} is more than 5 minutes in the future`, [{ path: field, message: 'must not be more than 5 minutes in the future' }]);
+  }
+}
+
+async function loadChat(q: Queryable, chatId: string, lock = false): Promise<ChatRecord | null> {
+  const rows = await q.query<ChatRecord>(lock ? `${chatSelect} FOR UPDATE OF c` : chatSelect, [chatId]);
+  return rows[0] ?? null;
+}
+
+/** Who may act on a chat: anyone the route allowed, or only its owner for a consent:self caller. */
+export type OwnerCheck = (ownerUserId: string) => void;
+
+export class ChatService {
+  constructor(private readonly db: Database) {}
+
+  async get(chatId: string, checkOwner: OwnerCheck): Promise<ChatView> {
+    const chat = await loadChat(this.db, chatId);
+    if (!chat) throw notFound(`chat ${chatId} is not registered`);
+    checkOwner(chat.user_id);
+    return chatView(chat);
+  }
+
+  /**
+   * Registers a chat, or confirms an existing registration. `userId`, `incognito` and `createdAt`
+   * never change: a registration that contradicts the existing one is a conflict, one that matches
+   * it changes nothing and appends no event.
+   */
+  async register(
+    ctx: WriteContext,
+    idem: IdempotencyRequest | null,
+    chatId: string,
+    input: { userId: string; createdAt?: string; incognito?: boolean },
+  ): Promise<WriteResult> {
+    const now = ctx.now.getTime();
+    const createdAt = input.createdAt === undefined ? now : Date.parse(input.createdAt);
+    notInFuture('createdAt', createdAt, now);
+    return runWrite(this.db, idem, async (tx) => {
+      const chain = await beginUserWrite(tx, ctx, input.userId);
+      const existing = await loadChat(tx, chatId, true);
+      if (existing) {
+        if (existing.user_id !== input.userId) throw conflict(`chat ${chatId} belongs to another user; userId never changes`);
+        if (input.incognito !== undefined && input.incognito !== existing.incognito) {
+          throw conflict(`chat ${chatId} is ${existing.incognito ? '' : 'not '}incognito; incognito never changes`);
+        }
+        if (input.createdAt !== undefined && createdAt !== existing.created_at.getTime()) {
+          throw conflict(`chat ${chatId} was created at ${existing.created_at.toISOString()}; createdAt never changes`);
+        }
+        return { status: 200, body: chatView(existing) };
+      }
+      const incognito = input.incognito ?? false;
+      const createdIso = new Date(createdAt).toISOString();
+      const [event] = await chain.append({ type: 'chat.registered', chatId, data: { createdAt: createdIso, incognito } });
+      try {
+        await tx.query(
+          `WITH chat AS (INSERT INTO chats (chat_id, user_id, created_at, incognito, registered_at, registered_revision)
+             VALUES ($1, $2, $3::timestamptz, $4, $5::timestamptz, $6::bigint))
+           INSERT INTO chat_activity (chat_id, revision, at, recorded_at) VALUES ($1, $6::bigint, $3::timestamptz, $5::timestamptz)`,
+          [chatId, input.userId, createdIso, incognito, ctx.now.toISOString(), event.revision],
+        );
+      } catch (err) {
+        // Registered at the same moment for another user (whose chain this write did not lock).
+        if ((err as { code?: string }).code === '23505') throw conflict(`chat ${chatId} was registered concurrently`);
+        throw err;
+      }
+      const view: ChatView = {
+        chatId,
+        userId: input.userId,
+        createdAt: createdIso,
+        lastActivityAt: createdIso,
+        incognito,
+        deletedAt: null,
+        flags: [],
+        revision: event.revision,
+      };
+      return { status: 201, body: view, headers: { location: `/v1/chats/${encodeURIComponent(chatId)}` } };
+    });
+  }
+
+  /**
+   * Records that the chat was used at `at`. Not audited, and a single statement without a
+   * transaction of its own: frontends may call it on every message.
+   */
+  async reportActivity(
+    ctx: WriteContext,
+    idem: IdempotencyRequest | null,
+    chatId: string,
+    at: number,
+    ownerMustBe: string | null,
+  ): Promise<WriteResult> {
+    notInFuture('at', at, ctx.now.getTime());
+    const record = async (q: Queryable): Promise<WriteResult> => {
+      const rows = await q.query<{ user_id: string; deleted: boolean; inserted: number }>(
+        `WITH c AS (SELECT chat_id, user_id, deleted_at FROM chats WHERE chat_id = $1),
+         ins AS (INSERT INTO chat_activity (chat_id, revision, at, recorded_at)
+           SELECT c.chat_id, nextval('revision_seq'), $2::timestamptz, $3::timestamptz
+             FROM c CROSS JOIN LATERAL (SELECT consent_begin_write()) w
+            WHERE c.deleted_at IS NULL AND ($4::text IS NULL OR c.user_id = $4::text)
+           RETURNING 1)
+         SELECT c.user_id, c.deleted_at IS NOT NULL AS deleted, (SELECT count(*)::int FROM ins) AS inserted FROM c`,
+        [chatId, new Date(at).toISOString(), ctx.now.toISOString(), ownerMustBe],
+      );
+      const row = rows[0];
+      if (!row) throw notFound(`chat ${chatId} is not registered`);
+      if (ownerMustBe !== null && row.user_id !== ownerMustBe) throw forbidden('a consent:self token may only act on its own chats');
+      if (row.deleted) throw conflict(`chat ${chatId} is deleted`);
+      return { status: 204, body: undefined };
+    };
+    return idem ? runWrite(this.db, idem, record) : record(this.db);
+  }
+
+  async delete(ctx: WriteContext, idem: IdempotencyRequest | null, chatId: string, checkOwner: OwnerCheck): Promise<WriteResult> {
+    return this.change(ctx, idem, chatId, checkOwner, async (tx, chat, append) => {
+      if (chat.deleted_at !== null) return null;
+      const revision = await append({ type: 'chat.deleted', chatId, data: {} });
+      await tx.query('UPDATE chats SET deleted_at = $2::timestamptz, deleted_revision = $3::bigint WHERE chat_id = $1', [
+        chatId,
+        ctx.now.toISOString(),
+        revision,
+      ]);
+      return revision;
+    });
+  }
+
+  async flag(ctx: WriteContext, idem: IdempotencyRequest | null, chatId: string, type: string): Promise<WriteResult> {
+    return this.change(ctx, idem, chatId, () => {}, async (tx, _chat, append) => {
+      const revision = await append({ type: 'chat.flagged', chatId, data: { type } });
+      const flag = { type, flaggedAt: ctx.now.toISOString(), revision };
+      await tx.query(`UPDATE chats SET flags = flags || jsonb_build_array($2::jsonb) WHERE chat_id = $1`, [chatId, JSON.stringify(flag)]);
+      return revision;
+    });
+  }
+
+  /** A change to an existing chat, under its owner's chain lock; returns the chat as it now is. */
+  private async change(
+    ctx: WriteContext,
+    idem: IdempotencyRequest | null,
+    chatId: string,
+    checkOwner: OwnerCheck,
+    apply: (
+      tx: Queryable,
+      chat: ChatRecord,
+      append: (e: { type: string; chatId: string; data: Record<string, unknown> }) => Promise<string>,
+    ) => Promise<string | null>,
+  ): Promise<WriteResult> {
+    return runWrite(this.db, idem, async (tx) => {
+      const owner = await tx.query<{ user_id: string }>('SELECT user_id FROM chats WHERE chat_id = $1', [chatId]);
+      if (owner.length === 0) throw notFound(`chat ${chatId} is not registered`);
+      checkOwner(owner[0].user_id);
+      const chain = await beginUserWrite(tx, ctx, owner[0].user_id);
+      const chat = (await loadChat(tx, chatId, true))!;
+      const revision = await apply(tx, chat, async (e) => (await chain.append(e))[0].revision);
+      const now = (await loadChat(tx, chatId))!;
+      return { status: 200, body: chatView(now, revision ?? now.revision) };
+    });
+  }
+}

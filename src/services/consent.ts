@@ -1,0 +1,264 @@
+import { beginUserWrite, type WriteContext } from '../audit/append.js';
+import type { AuditEvent } from '../audit/hash.js';
+import type { Database, Queryable } from '../db/client.js';
+import { readAtPoint, type Point, type PointRequest } from '../db/point.js';
+import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
+import { notFound, preconditionFailed, unprocessable } from '../errors.js';
+import { policiesJson, toPolicy, toUserFacts, userFactsJson, type FactRow, type PolicyRow } from './facts.js';
+import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export interface ConsentView {
+  userId: string;
+  plan: Plan | null;
+  choice: Choice | null;
+  choiceAt: string | null;
+  choiceSurface: Surface | null;
+  effective: Choice;
+  basis: ConsentState['basis'];
+  decisionRequired: boolean;
+  policyVersion: string | null;
+  decisionDeadline: string | null;
+  retentionDays: number | null;
+  consentSince: string | null;
+  asOf: string;
+  revision: string;
+}
+
+export interface TermsAcceptanceView {
+  acceptanceId: string;
+  userId: string;
+  policyVersion: string;
+  acceptedAt: string;
+  surface: Surface;
+  trainingChoice: Choice | null;
+  presentation: Record<string, unknown>;
+  revision: string;
+}
+
+export interface UserView {
+  userId: string;
+  plan: Plan | null;
+  createdAt: string;
+  trainingConsent: ConsentView;
+  latestTermsAcceptance: TermsAcceptanceView | null;
+  revision: string;
+}
+
+export function consentView(userId: string, state: ConsentState, at: number, revision: string): ConsentView {
+  return {
+    userId,
+    plan: state.plan,
+    choice: state.choice,
+    choiceAt: iso(state.choiceAt),
+    choiceSurface: state.choiceSurface,
+    effective: state.effective,
+    basis: state.basis,
+    decisionRequired: state.decisionRequired,
+    policyVersion: state.policy?.version ?? null,
+    decisionDeadline: iso(state.policy?.decisionDeadline ?? null),
+    retentionDays: state.retentionDays,
+    consentSince: iso(state.consentSince),
+    asOf: new Date(at).toISOString(),
+    revision,
+  };
+}
+
+/**
+ * The consent resource's version for If-Match: the newest fact it is folded from (the user's
+ * plan and choices, and the policies). Time alone can change the representation (a deadline
+ * passing) but not the choice it stands for.
+ */
+export function consentEtag(facts: readonly UserFact[], policies: readonly PolicyRow[]): string {
+  let newest = 0n;
+  for (const f of facts) if (BigInt(f.seq) > newest) newest = BigInt(f.seq);
+  for (const p of policies) if (BigInt(p.revision) > newest) newest = BigInt(p.revision);
+  return `"${newest}"`;
+}
+
+function acceptanceView(e: { revision: string; userId: string; occurredAt: string; data: Record<string, unknown> }): TermsAcceptanceView {
+  return {
+    acceptanceId: e.data.acceptanceId as string,
+    userId: e.userId,
+    policyVersion: e.data.policyVersion as string,
+    acceptedAt: e.occurredAt,
+    surface: e.data.surface as Surface,
+    trainingChoice: (e.data.trainingChoice as Choice | null) ?? null,
+    presentation: e.data.presentation as Record<string, unknown>,
+    revision: e.revision,
+  };
+}
+
+interface UserReadRow {
+  user_id: string;
+  created_at: number;
+  facts: FactRow[];
+  policies: PolicyRow[];
+  terms: { revision: string; at: number; data: Record<string, unknown> } | null;
+  wm: string | null;
+}
+
+const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at,
+    ${userFactsJson('u.user_id', '$2::bigint', '$3::timestamptz')} AS facts,
+    ${policiesJson('$2::bigint', '$3::timestamptz')} AS policies,
+    (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
+       FROM audit_events WHERE user_id = u.user_id AND type = 'terms.accepted' AND revision <= $2::bigint AND occurred_at <= $3::timestamptz
+      ORDER BY revision DESC LIMIT 1) AS terms,
+    consent_visible_watermark()::text AS wm
+  FROM users u WHERE u.user_id = $1`;
+
+async function readUser(db: Database, userId: string, request: PointRequest, now: number) {
+  const { result, point } = await readAtPoint(db, request, now, async (cap) => {
+    const rows = await db.query<UserReadRow>(userReadSql, [userId, cap.revision, cap.recordedBy]);
+    return { result: rows[0] ?? null, visibleRevision: rows[0]?.wm ?? null };
+  });
+  if (result === null) throw notFound(`user ${userId} is not known`);
+  const facts = toUserFacts(result.facts);
+  const state = consentAt(facts, result.policies.map(toPolicy), point.at);
+  return { row: result, facts, state, point };
+}
+
+export class ConsentService {
+  constructor(private readonly db: Database) {}
+
+  async getConsent(userId: string, request: PointRequest, now: number): Promise<{ view: ConsentView; etag: string }> {
+    const { row, facts, state, point } = await readUser(this.db, userId, request, now);
+    return { view: consentView(userId, state, point.at, point.revision), etag: consentEtag(facts, row.policies) };
+  }
+
+  async getUser(userId: string, request: PointRequest, now: number): Promise<UserView> {
+    const { row, state, point } = await readUser(this.db, userId, request, now);
+    return this.userView(row.user_id, row.created_at, state, point, row.terms);
+  }
+
+  private userView(userId: string, createdAt: number, state: ConsentState, point: Point, terms: UserReadRow['terms']): UserView {
+    return {
+      userId,
+      plan: state.plan,
+      createdAt: new Date(createdAt).toISOString(),
+      trainingConsent: consentView(userId, state, point.at, point.revision),
+      latestTermsAcceptance:
+        terms === null ? null : acceptanceView({ revision: terms.revision, userId, occurredAt: new Date(terms.at).toISOString(), data: terms.data }),
+      revision: point.revision,
+    };
+  }
+
+  /** The user's facts and the policies as they stand inside a write (the chain head is locked). */
+  private async current(tx: Queryable, userId: string) {
+    const rows = await tx.query<UserReadRow>(userReadSql, [userId, '9223372036854775807', 'infinity']);
+    const row = rows[0];
+    return { row, facts: toUserFacts(row.facts), policies: row.policies };
+  }
+
+  private afterWrite(userId: string, facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
+    const added: UserFact[] = [];
+    for (const e of events) {
+      const seq = Number(e.revision);
+      if (e.type === 'user.plan_changed') added.push({ kind: 'plan', at, seq, plan: e.data.plan as Plan });
+      if (e.type === 'consent.choice_recorded') {
+        added.push({ kind: 'choice', at, seq, choice: e.data.choice as Choice, surface: e.data.surface as Surface });
+      }
+    }
+    const all = [...facts, ...added];
+    return { facts: all, state: consentAt(all, policies, at) };
+  }
+
+  async setConsent(
+    ctx: WriteContext,
+    idem: IdempotencyRequest | null,
+    userId: string,
+    input: { choice: Choice; surface: Surface },
+    ifMatch: string | undefined,
+  ): Promise<WriteResult> {
+    return runWrite(this.db, idem, async (tx) => {
+      const chain = await beginUserWrite(tx, ctx, userId);
+      const { row, facts, policies } = await this.current(tx, userId);
+      if (ifMatch !== undefined && !etagMatches(ifMatch, consentEtag(facts, row.policies))) {
+        throw preconditionFailed('the training consent has changed since it was read (If-Match does not match its ETag)');
+      }
+      const events = await chain.append({ type: 'consent.choice_recorded', data: { choice: input.choice, surface: input.surface } });
+      const now = ctx.now.getTime();
+      const domainPolicies = policies.map(toPolicy);
+      const after = this.afterWrite(userId, facts, domainPolicies, events, now);
+      const revision = chain.lastRevision!;
+      return {
+        status: 200,
+        body: consentView(userId, after.state, now, revision),
+        headers: { etag: `"${revision}"` },
+      };
+    });
+  }
+
+  async setPlan(ctx: WriteContext, idem: IdempotencyRequest | null, userId: string, plan: Plan): Promise<WriteResult> {
+    return runWrite(this.db, idem, async (tx) => {
+      const chain = await beginUserWrite(tx, ctx, userId);
+      const { row, facts, policies } = await this.current(tx, userId);
+      const events = await chain.append({ type: 'user.plan_changed', data: { plan } });
+      const now = ctx.now.getTime();
+      const after = this.afterWrite(userId, facts, policies.map(toPolicy), events, now);
+      const revision = chain.lastRevision!;
+      const view = this.userView(userId, row.created_at, after.state, { revision, at: now, recordedBy: null }, row.terms);
+      return { status: 200, body: view };
+    });
+  }
+
+  async recordTermsAcceptance(
+    ctx: WriteContext,
+    idem: IdempotencyRequest | null,
+    userId: string,
+    input: {
+      policyVersion: string;
+      surface: Surface;
+      trainingChoice?: Choice;
+      plan?: Plan;
+      presentation: Record<string, unknown>;
+    },
+    acceptanceId: string,
+  ): Promise<WriteResult> {
+    return runWrite(this.db, idem, async (tx) => {
+      const chain = await beginUserWrite(tx, ctx, userId);
+      const { policies } = await this.current(tx, userId);
+      if (!policies.some((p) => p.version === input.policyVersion)) {
+        throw unprocessable(`policy version ${input.policyVersion} does not exist`);
+      }
+      const data = {
+        acceptanceId,
+        policyVersion: input.policyVersion,
+        surface: input.surface,
+        trainingChoice: input.trainingChoice ?? null,
+        presentation: input.presentation,
+      };
+      await chain.append(
+        { type: 'terms.accepted', data },
+        ...(input.plan !== undefined ? [{ type: 'user.plan_changed', data: { plan: input.plan } }] : []),
+        ...(input.trainingChoice !== undefined
+          ? [{ type: 'consent.choice_recorded', data: { choice: input.trainingChoice, surface: input.surface } }]
+          : []),
+      );
+      const view = acceptanceView({ revision: chain.lastRevision!, userId, occurredAt: ctx.now.toISOString(), data });
+      return { status: 201, body: view };
+    });
+  }
+
+  async listTermsAcceptances(userId: string): Promise<{ items: TermsAcceptanceView[] }> {
+    const rows = await this.db.query<{ revision: string; at: number; data: Record<string, unknown> }>(
+      `SELECT e.revision::text AS revision, (extract(epoch FROM e.occurred_at) * 1000)::float8 AS at, e.data
+         FROM audit_events e WHERE e.user_id = $1 AND e.type = 'terms.accepted' ORDER BY e.revision DESC`,
+      [userId],
+    );
+    if (rows.length === 0) {
+      const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
+      if (known.length === 0) throw notFound(`user ${userId} is not known`);
+    }
+    return {
+      items: rows.map((r) => acceptanceView({ revision: r.revision, userId, occurredAt: new Date(r.at).toISOString(), data: r.data })),
+    };
+  }
+}
+
+/** If-Match: `*` or any listed entity tag (weak tags compare by their opaque value). */
+export function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}

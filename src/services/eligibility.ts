@@ -1,0 +1,195 @@
+import type { Database } from '../db/client.js';
+import { readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
+import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
+import {
+  USER_FACT_TYPES,
+  chatColumns,
+  policiesJson,
+  toChatFacts,
+  toPolicy,
+  toUserFacts,
+  userFactsJson,
+  type ChatRow,
+  type FactRow,
+  type PolicyRow,
+} from './facts.js';
+
+export interface DecisionView {
+  chatId: string;
+  userId: string | null;
+  eligible: boolean;
+  reason: Decision['reason'];
+  policyVersion: string | null;
+  consentSince: string | null;
+  retentionUntil: string | null;
+  asOf: string;
+  revision: string;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+function decisionView(d: Decision, point: Point): DecisionView {
+  return {
+    chatId: d.chatId,
+    userId: d.userId,
+    eligible: d.eligible,
+    reason: d.reason,
+    policyVersion: d.policyVersion,
+    consentSince: iso(d.consentSince),
+    retentionUntil: iso(d.retentionUntil),
+    asOf: new Date(point.at).toISOString(),
+    revision: point.revision,
+  };
+}
+
+const CAP = ['$2::bigint', '$3::timestamptz', '$4::timestamptz'] as const;
+
+const singleSql = `SELECT ${chatColumns(...CAP)},
+    ${userFactsJson('c.user_id', CAP[0], CAP[1])} AS facts,
+    ${policiesJson(CAP[0], CAP[1])} AS policies,
+    consent_visible_watermark()::text AS wm
+  FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
+
+const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...CAP)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
+  SELECT (SELECT coalesce(json_agg(c), '[]'::json) FROM c) AS chats,
+    (SELECT coalesce(json_object_agg(f.user_id, f.facts), '{}'::json) FROM (
+       SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
+           'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
+         FROM audit_events e
+        WHERE e.user_id IN (SELECT DISTINCT user_id FROM c) AND ${USER_FACT_TYPES.replace('type', 'e.type')}
+          AND e.revision <= ${CAP[0]} AND e.occurred_at <= ${CAP[1]}
+        GROUP BY e.user_id) f) AS facts,
+    ${policiesJson(CAP[0], CAP[1])} AS policies,
+    consent_visible_watermark()::text AS wm`;
+
+const pageSql = `SELECT ${chatColumns(...CAP)} FROM chats c
+  WHERE c.chat_id > $1 AND NOT c.incognito ORDER BY c.chat_id LIMIT $5`;
+
+const usersFactsSql = `SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
+    'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
+  FROM audit_events e
+  WHERE e.user_id = ANY($1::text[]) AND ${USER_FACT_TYPES.replace('type', 'e.type')} AND e.revision <= $2::bigint AND e.occurred_at <= $3::timestamptz
+  GROUP BY e.user_id`;
+
+const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, new Date(cap.at).toISOString()];
+
+/** Decides chats at one point, folding each owner's consent once. */
+class Decider {
+  private readonly states = new Map<string, ConsentState>();
+  constructor(
+    private readonly policies: Policy[],
+    private readonly cap: ReadCap,
+  ) {}
+
+  consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
+    let state = this.states.get(userId);
+    if (state === undefined) {
+      state = consentAt(toUserFacts(facts() ?? []), this.policies, this.cap.at);
+      this.states.set(userId, state);
+    }
+    return state;
+  }
+
+  decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
+    const chat = row ? toChatFacts(row, this.cap) : null;
+    const consent = chat ? this.consentOf(chat.userId, facts) : null;
+    return decideEligibility(chatId, chat, consent, this.cap.at);
+  }
+
+  /** Bounded memory for the stream: forget folded users once there are many. */
+  trim(max: number): void {
+    if (this.states.size > max) this.states.clear();
+  }
+
+  knows(userId: string): boolean {
+    return this.states.has(userId);
+  }
+}
+
+export interface EligibleChat {
+  chatId: string;
+  userId: string;
+  retentionUntil: string | null;
+}
+
+export class EligibilityService {
+  constructor(private readonly db: Database) {}
+
+  async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
+    type Row = ChatRow & { facts: FactRow[]; policies: PolicyRow[]; wm: string | null };
+    const { result, point } = await readAtPoint(this.db, request, now, async (cap) => {
+      const rows = await this.db.query<Row>(singleSql, [chatId, ...capParams(cap)]);
+      return { result: { row: rows[0], cap }, visibleRevision: rows[0].wm };
+    });
+    const { row, cap } = result;
+    const decider = new Decider(row.policies.map(toPolicy), cap);
+    const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts);
+    return decisionView(decision, point);
+  }
+
+  /** Any number of ids (duplicates too) answered at one point in one statement. */
+  async batch(chatIds: readonly string[], request: PointRequest, now: number) {
+    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies: PolicyRow[]; wm: string | null };
+    const unique = [...new Set(chatIds)];
+    const { result, point } = await readAtPoint(this.db, request, now, async (cap) => {
+      const rows = await this.db.query<Row>(batchSql, [unique, ...capParams(cap)]);
+      return { result: { row: rows[0], cap }, visibleRevision: rows[0].wm };
+    });
+    const { row, cap } = result;
+    const byId = new Map(row.chats.map((c) => [c.chat_id, c]));
+    const decider = new Decider(row.policies.map(toPolicy), cap);
+    const results = chatIds.map((id) => decisionView(decider.decide(id, byId.get(id), () => row.facts[byId.get(id)!.user_id]), point));
+    return { asOf: new Date(point.at).toISOString(), revision: point.revision, results };
+  }
+
+  /**
+   * Every chat eligible at the point, in chatId byte order, page by page. Each page is read with
+   * the same revision cap, so pages read at different moments still describe one point.
+   */
+  async *eligibleChats(
+    point: Point,
+    options: { after: string; limit: number | null; pageSize?: number },
+  ): AsyncGenerator<EligibleChat[], void, undefined> {
+    const cap: ReadCap = {
+      revision: point.revision,
+      at: point.at,
+      recordedBy: point.recordedBy === null ? 'infinity' : new Date(point.recordedBy).toISOString(),
+    };
+    const policyRows = await this.db.query<{ policies: PolicyRow[] }>(`SELECT ${policiesJson('$1::bigint', '$2::timestamptz')} AS policies`, [
+      cap.revision,
+      cap.recordedBy,
+    ]);
+    const decider = new Decider(policyRows[0].policies.map(toPolicy), cap);
+    const pageSize = options.pageSize ?? 2_000;
+    let after = options.after;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    while (remaining > 0) {
+      const rows = await this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
+      if (rows.length === 0) return;
+      decider.trim(100_000);
+      const unknown = [...new Set(rows.map((r) => r.user_id))].filter((u) => !decider.knows(u));
+      const facts = new Map<string, FactRow[]>();
+      if (unknown.length > 0) {
+        const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown, cap.revision, cap.recordedBy]);
+        for (const f of factRows) facts.set(f.user_id, f.facts);
+      }
+      const page: EligibleChat[] = [];
+      for (const row of rows) {
+        if (remaining === 0) break;
+        const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
+        if (d.eligible) {
+          page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: iso(d.retentionUntil) });
+          remaining--;
+        }
+      }
+      after = rows[rows.length - 1].chat_id;
+      if (page.length > 0) yield page;
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** The point a stream will be read at, for its response headers. */
+  resolve(request: PointRequest, now: number): Promise<Point> {
+    return resolvePoint(this.db, request, now);
+  }
+}
