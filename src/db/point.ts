@@ -18,11 +18,13 @@ export type PointRequest = { kind: 'now' } | { kind: 'asOf'; at: number } | { ki
 export interface ReadCap {
   revision: string;
   at: number;
-  /** ISO time facts must be recorded at or before ('infinity' when any). */
+  /** ISO time facts must be recorded at or before (ANY_TIME when any). */
   recordedBy: string;
 }
 
 export const NO_REVISION_CAP = '9223372036854775807';
+/** Stands for "recorded at any time" (drivers do not all pass 'infinity' through). */
+export const ANY_TIME = '9999-12-31T23:59:59.999Z';
 const SETTLE_WAIT_MS = 5_000;
 
 /**
@@ -39,12 +41,12 @@ export async function readAtPoint<T>(
 ): Promise<{ result: T; point: Point }> {
   if (request.kind === 'atRevision') {
     const { revision, at } = await settleRevision(db, request.revision);
-    const { result } = await read({ revision, at, recordedBy: 'infinity' });
+    const { result } = await read({ revision, at, recordedBy: ANY_TIME });
     return { result, point: { revision, at, recordedBy: null } };
   }
   const at = request.kind === 'asOf' ? request.at : now;
   if (request.kind === 'asOf' && request.at > now) throw badRequest('asOf is in the future', [{ path: 'asOf', message: 'must not be in the future' }]);
-  const recordedBy = request.kind === 'asOf' ? new Date(request.at).toISOString() : 'infinity';
+  const recordedBy = request.kind === 'asOf' ? new Date(request.at).toISOString() : ANY_TIME;
   const first = await read({ revision: NO_REVISION_CAP, at, recordedBy });
   if (first.visibleRevision !== null) {
     return { result: first.result, point: { revision: first.visibleRevision, at, recordedBy: request.kind === 'asOf' ? request.at : null } };

@@ -1,7 +1,7 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
-import { readAtPoint, type Point, type PointRequest } from '../db/point.js';
+import { ANY_TIME, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest } from '../db/point.js';
 import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { policiesJson, toPolicy, toUserFacts, userFactsJson, type FactRow, type PolicyRow } from './facts.js';
@@ -146,7 +146,7 @@ export class ConsentService {
 
   /** The user's facts and the policies as they stand inside a write (the chain head is locked). */
   private async current(tx: Queryable, userId: string) {
-    const rows = await tx.query<UserReadRow>(userReadSql, [userId, '9223372036854775807', 'infinity']);
+    const rows = await tx.query<UserReadRow>(userReadSql, [userId, NO_REVISION_CAP, ANY_TIME]);
     const row = rows[0];
     return { row, facts: toUserFacts(row.facts), policies: row.policies };
   }

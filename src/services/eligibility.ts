@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
+import { ANY_TIME, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import {
   USER_FACT_TYPES,
@@ -153,7 +153,7 @@ export class EligibilityService {
     const cap: ReadCap = {
       revision: point.revision,
       at: point.at,
-      recordedBy: point.recordedBy === null ? 'infinity' : new Date(point.recordedBy).toISOString(),
+      recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
     };
     const policyRows = await this.db.query<{ policies: PolicyRow[] }>(`SELECT ${policiesJson('$1::bigint', '$2::timestamptz')} AS policies`, [
       cap.revision,

@@ -3,7 +3,7 @@
  * domain's types. Times cross the wire as epoch milliseconds.
  */
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
-import type { ReadCap } from '../db/point.js';
+import { ANY_TIME, type ReadCap } from '../db/point.js';
 
 const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 
@@ -89,7 +89,7 @@ export interface ChatRow {
 
 /** Whether a fact recorded at (`revision`, `at`) counts at the read's cap. */
 export function counts(cap: ReadCap, revision: string, at: number): boolean {
-  return BigInt(revision) <= BigInt(cap.revision) && (cap.recordedBy === 'infinity' || at <= Date.parse(cap.recordedBy));
+  return BigInt(revision) <= BigInt(cap.revision) && (cap.recordedBy === ANY_TIME || at <= Date.parse(cap.recordedBy));
 }
 
 /** The chat as known at the cap, or null when it was not registered yet. */

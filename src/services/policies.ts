@@ -1,5 +1,6 @@
 import { beginPolicyWrite, type WriteContext } from '../audit/append.js';
 import type { Database } from '../db/client.js';
+import { ANY_TIME, NO_REVISION_CAP } from '../db/point.js';
 import type { Choice } from '../domain/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import { policiesJson, type PolicyRow } from './facts.js';
@@ -36,7 +37,7 @@ function policyView(p: PolicyRow): PolicyView {
   };
 }
 
-const allPolicies = `SELECT ${policiesJson('9223372036854775807', "'infinity'::timestamptz")} AS policies`;
+const allPolicies = `SELECT ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies`;
 
 export class PolicyService {
   constructor(private readonly db: Database) {}
