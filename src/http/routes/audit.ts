@@ -8,6 +8,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditFeed }> = async (a
     config: { auth: { scopes: ['training:read', 'audit:read'] } },
     schema: {
       tags: ['audit'],
+      operationId: 'listAuditEvents',
       summary: 'The global change feed, in revision order',
       description:
         'Follow nextCursor: every event is seen exactly once, even while writers commit out of order, because a page ' +

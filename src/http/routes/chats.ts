@@ -13,6 +13,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
     config: { auth: { scopes: ['consent:write'], self: true } },
     schema: {
       tags: ['chats'],
+      operationId: 'registerChat',
       summary: 'Register a chat (idempotent; userId, incognito and createdAt never change)',
       security: [{ bearer: [] }],
       params: ChatParams,
@@ -31,6 +32,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
     config: { auth: { scopes: ['consent:write'], self: true } },
     schema: {
       tags: ['chats'],
+      operationId: 'reportChatActivity',
       summary: 'Report that a chat was used (created or resumed); cheap enough for every message',
       description: 'Not audited. Activity on a deleted chat is a conflict.',
       security: [{ bearer: [] }],
@@ -51,6 +53,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
     config: { auth: { scopes: ['consent:write'], self: true } },
     schema: {
       tags: ['chats'],
+      operationId: 'deleteChat',
       summary: 'Delete a chat: it is never used for training from now on',
       security: [{ bearer: [] }],
       params: ChatParams,
@@ -71,6 +74,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
     config: { auth: { scopes: ['consent:write'] } },
     schema: {
       tags: ['chats'],
+      operationId: 'flagChat',
       summary: 'Flag a chat for a policy violation (extends its retention)',
       security: [{ bearer: [] }],
       params: ChatParams,
@@ -86,6 +90,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
     config: { auth: { scopes: ['consent:read', 'consent:write'], self: true } },
     schema: {
       tags: ['chats'],
+      operationId: 'getChat',
       summary: 'A chat',
       security: [{ bearer: [] }],
       params: ChatParams,

@@ -16,6 +16,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     config: { auth: pipelines },
     schema: {
       tags: ['training eligibility'],
+      operationId: 'getTrainingEligibility',
       summary: 'Whether a chat may be used for training, now, as of a time, or after a revision',
       description: 'An unknown chat is not eligible (reason chat_not_found): the service fails closed.',
       security: [{ bearer: [] }],
@@ -31,6 +32,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     bodyLimit: BATCH_BODY_LIMIT,
     schema: {
       tags: ['training eligibility'],
+      operationId: 'batchTrainingEligibility',
       summary: 'Decisions for up to 10,000 chats at one point, in request order',
       security: [{ bearer: [] }],
       body: BatchIn,
@@ -46,6 +48,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     config: { auth: pipelines },
     schema: {
       tags: ['training eligibility'],
+      operationId: 'streamEligibleChats',
       summary: 'Every chat eligible at one point, as NDJSON ordered by chatId (byte order)',
       description:
         'Streamed page by page with flat memory. The point is fixed when the stream starts and sent in the ' +

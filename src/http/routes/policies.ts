@@ -9,6 +9,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = 
     config: { auth: { anyToken: true } },
     schema: {
       tags: ['policies'],
+      operationId: 'listPolicies',
       summary: 'Every terms version, ordered by effectiveAt',
       security: [{ bearer: [] }],
       response: { 200: z.object({ items: z.array(PolicyOut) }), ...errorResponses() },
@@ -20,6 +21,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = 
     config: { auth: { anyToken: true } },
     schema: {
       tags: ['policies'],
+      operationId: 'getPolicy',
       summary: 'One terms version',
       security: [{ bearer: [] }],
       params: PolicyParams,
@@ -32,6 +34,7 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = 
     config: { auth: { scopes: [] } },
     schema: {
       tags: ['policies'],
+      operationId: 'createPolicy',
       summary: 'Add a terms version that takes effect in the future (admin)',
       description: 'Versions are unique (409). Policies are never edited or deleted, and never take effect in the past (422).',
       security: [{ bearer: [] }],

@@ -28,6 +28,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: readers },
     schema: {
       tags: ['users'],
+      operationId: 'getUser',
       summary: "A user: plan, training consent now, and latest terms acceptance",
       security: [{ bearer: [] }],
       params: UserParams,
@@ -43,6 +44,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: { scopes: ['consent:write'] } },
     schema: {
       tags: ['users'],
+      operationId: 'setPlan',
       summary: "Set a user's plan (audited and dated: eligibility at T uses the plan at T)",
       security: [{ bearer: [] }],
       params: UserParams,
@@ -61,6 +63,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: readers },
     schema: {
       tags: ['training consent'],
+      operationId: 'getTrainingConsent',
       summary: "A user's training consent now, as of a time, or after a revision",
       security: [{ bearer: [] }],
       params: UserParams,
@@ -79,6 +82,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: writers },
     schema: {
       tags: ['training consent'],
+      operationId: 'setTrainingConsent',
       summary: "Record a user's training choice",
       description: 'Audited. With If-Match, refused with 412 when the consent changed since it was read.',
       security: [{ bearer: [] }],
@@ -105,6 +109,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: writers },
     schema: {
       tags: ['terms acceptances'],
+      operationId: 'recordTermsAcceptance',
       summary: 'Record that a user accepted a terms version, what the pop-up showed, and the choice made',
       security: [{ bearer: [] }],
       params: UserParams,
@@ -124,6 +129,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: readers },
     schema: {
       tags: ['terms acceptances'],
+      operationId: 'listTermsAcceptances',
       summary: "A user's terms acceptances, newest first",
       security: [{ bearer: [] }],
       params: UserParams,
@@ -139,6 +145,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     config: { auth: { scopes: ['audit:read'], self: true } },
     schema: {
       tags: ['audit'],
+      operationId: 'listUserAuditEvents',
       summary: "A user's audit events (its hash chain) in revision order",
       security: [{ bearer: [] }],
       params: UserParams,

@@ -1,0 +1,63 @@
+/**
+ * The bench's floor: plain Fastify + postgres.js, no auth, no validation, ONE primary-key SELECT per
+ * request against the service's own tables. What the service costs is measured against this.
+ *
+ *   GET  /users/:id   SELECT ... FROM users WHERE user_id = $1
+ *   GET  /chats/:id   SELECT ... FROM chats WHERE chat_id = $1
+ *   POST /batch       { chatIds: [...] } -> SELECT ... FROM chats WHERE chat_id = ANY($1), the rows
+ *                     and the server time of the request (serverMs)
+ *
+ * Env: PORT, DATABASE_URL, DATABASE_POOL_SIZE (the same pool size as the service's).
+ */
+import { performance } from 'node:perf_hooks';
+import Fastify from 'fastify';
+import postgres from 'postgres';
+
+const url = process.env.DATABASE_URL;
+if (!url) throw new Error('DATABASE_URL is required');
+const port = Number(process.env.PORT ?? 0);
+
+const sql = postgres(url, {
+  max: Number(process.env.DATABASE_POOL_SIZE ?? 16),
+  prepare: true,
+  onnotice: () => {},
+  connection: { application_name: 'consent-bench-baseline' },
+});
+
+const userSql = 'SELECT user_id, created_at, head_revision::text AS head_revision FROM users WHERE user_id = $1';
+const chatColumns = 'chat_id, user_id, created_at, incognito, deleted_at, flags';
+const chatSql = `SELECT ${chatColumns} FROM chats WHERE chat_id = $1`;
+const batchSql = `SELECT ${chatColumns} FROM chats WHERE chat_id = ANY($1::text[])`;
+
+const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+
+app.get('/healthz', async () => ({ status: 'ok' }));
+
+app.get<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
+  const rows = await sql.unsafe(userSql, [request.params.id], { prepare: true });
+  if (rows.length === 0) return reply.code(404).send({ error: 'not found' });
+  return rows[0];
+});
+
+app.get<{ Params: { id: string } }>('/chats/:id', async (request, reply) => {
+  const rows = await sql.unsafe(chatSql, [request.params.id], { prepare: true });
+  if (rows.length === 0) return reply.code(404).send({ error: 'not found' });
+  return rows[0];
+});
+
+app.post<{ Body: { chatIds: string[] } }>('/batch', async (request) => {
+  const started = performance.now();
+  const rows = await sql.unsafe(batchSql, [request.body.chatIds], { prepare: true });
+  return { serverMs: performance.now() - started, count: rows.length, rows };
+});
+
+await app.listen({ port, host: '127.0.0.1' });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    app
+      .close()
+      .then(() => sql.end({ timeout: 5 }))
+      .finally(() => process.exit(0));
+  });
+}
