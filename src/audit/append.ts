@@ -36,6 +36,7 @@ export class ChainAppender {
     private readonly ctx: WriteContext,
     readonly userId: string | null,
     headHash: string,
+    private reserved: string[] = [],
   ) {
     this.head = headHash;
   }
@@ -51,11 +52,15 @@ export class ChainAppender {
 
   async append(...events: NewEvent[]): Promise<AuditEvent[]> {
     if (events.length === 0) return [];
-    const revs = await this.tx.query<{ r: string }>(
-      'SELECT nextval(\'revision_seq\')::text AS r FROM generate_series(1, $1::int)',
-      [events.length],
-    );
-    const revisions = revs.map((r) => r.r).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const revisions = this.reserved.splice(0, events.length);
+    if (revisions.length < events.length) {
+      const more = await this.tx.query<{ r: string }>(
+        "SELECT nextval('revision_seq')::text AS r FROM generate_series(1, $1::int)",
+        [events.length - revisions.length],
+      );
+      revisions.push(...more.map((r) => r.r));
+    }
+    revisions.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
     const occurredAt = this.ctx.now.toISOString();
     const built: AuditEvent[] = events.map((e, i) => {
       const event: Omit<AuditEvent, 'hash'> = {
@@ -105,19 +110,41 @@ export class ChainAppender {
   }
 }
 
+export interface BeginOptions {
+  /** Revisions to take in the same statement, for the events the write will append. */
+  reserve?: number;
+  /**
+   * More columns to read in the same statement, e.g. the user's facts. `$1` is the user id. They
+   * are read with the statement's snapshot: when the lock had to wait for another writer of the
+   * same user they may predate its commit, which `fresh` tells.
+   */
+  columns?: string;
+}
+
 /**
  * Starts a write about a user: registers the transaction with the revision watermark, creates the
  * user on its first write, and locks the head of its chain until the transaction ends.
  */
-export async function beginUserWrite(tx: Queryable, ctx: WriteContext, userId: string): Promise<ChainAppender> {
-  const rows = await tx.query<{ head_hash: string }>(
-    `WITH w AS (SELECT consent_begin_write())
-     INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
-     ON CONFLICT (user_id) DO UPDATE SET head_hash = users.head_hash
-     RETURNING head_hash`,
-    [userId, ctx.now.toISOString(), GENESIS_HASH],
+export async function beginUserWrite<T extends object = object>(
+  tx: Queryable,
+  ctx: WriteContext,
+  userId: string,
+  options: BeginOptions = {},
+): Promise<{ chain: ChainAppender; row: T & { fresh: boolean; created_at: number } }> {
+  const rows = await tx.query<T & { head_hash: string; fresh: boolean; created_at: number; reserved: string[] }>(
+    `WITH w AS (SELECT consent_begin_write()),
+     u AS (INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
+           ON CONFLICT (user_id) DO UPDATE SET head_hash = users.head_hash
+           RETURNING head_hash, head_revision, created_at)
+     SELECT u.head_hash, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at,
+       (SELECT max(revision) FROM audit_events WHERE user_id = $1) IS NOT DISTINCT FROM u.head_revision AS fresh,
+       ARRAY(SELECT nextval('revision_seq')::text FROM generate_series(1, $4::int)) AS reserved
+       ${options.columns ? `, ${options.columns}` : ''}
+     FROM u`,
+    [userId, ctx.now.toISOString(), GENESIS_HASH, options.reserve ?? 0],
   );
-  return new ChainAppender(tx, ctx, userId, rows[0].head_hash);
+  const row = rows[0];
+  return { chain: new ChainAppender(tx, ctx, userId, row.head_hash, row.reserved), row };
 }
 
 /** Starts a write to the chain of events about no user (policies). */

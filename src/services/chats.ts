@@ -86,7 +86,7 @@ export class ChatService {
     const createdAt = input.createdAt === undefined ? now : Date.parse(input.createdAt);
     notInFuture('createdAt', createdAt, now);
     return runWrite(this.db, idem, async (tx) => {
-      const chain = await beginUserWrite(tx, ctx, input.userId);
+      const { chain } = await beginUserWrite(tx, ctx, input.userId, { reserve: 1 });
       const existing = await loadChat(tx, chatId, true);
       if (existing) {
         if (existing.user_id !== input.userId) throw conflict(`chat ${chatId} belongs to another user; userId never changes`);
@@ -197,7 +197,7 @@ export class ChatService {
       const owner = await tx.query<{ user_id: string }>('SELECT user_id FROM chats WHERE chat_id = $1', [chatId]);
       if (owner.length === 0) throw notFound(`chat ${chatId} is not registered`);
       checkOwner(owner[0].user_id);
-      const chain = await beginUserWrite(tx, ctx, owner[0].user_id);
+      const { chain } = await beginUserWrite(tx, ctx, owner[0].user_id, { reserve: 1 });
       const chat = (await loadChat(tx, chatId, true))!;
       const revision = await apply(tx, chat, async (e) => (await chain.append(e))[0].revision);
       const now = (await loadChat(tx, chatId))!;

@@ -108,6 +108,12 @@ const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)
     consent_visible_watermark()::text AS wm
   FROM users u WHERE u.user_id = $1`;
 
+/** The user's facts, the policies and the latest acceptance, read as the write begins. */
+const writeColumns = `${userFactsJson('$1', `'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS facts,
+  ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies,
+  (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
+     FROM audit_events WHERE user_id = $1 AND type = 'terms.accepted' ORDER BY revision DESC LIMIT 1) AS terms`;
+
 async function readUser(db: Database, userId: string, request: PointRequest, now: number) {
   const { result, point } = await readAtPoint(db, request, now, async (cap) => {
     const rows = await db.query<UserReadRow>(userReadSql, [userId, cap.revision, cap.recordedBy]);
@@ -144,11 +150,19 @@ export class ConsentService {
     };
   }
 
-  /** The user's facts and the policies as they stand inside a write (the chain head is locked). */
-  private async current(tx: Queryable, userId: string) {
-    const rows = await tx.query<UserReadRow>(userReadSql, [userId, NO_REVISION_CAP, ANY_TIME]);
-    const row = rows[0];
-    return { row, facts: toUserFacts(row.facts), policies: row.policies };
+  /**
+   * Begins a write about the user and reads what its response is built from, in one statement.
+   * If another writer of the same user committed while this one waited for the lock, the facts
+   * read may be older than it: they are read again, now that the lock is held.
+   */
+  private async begin(tx: Queryable, ctx: WriteContext, userId: string, reserve: number) {
+    const { chain, row } = await beginUserWrite<UserReadRow>(tx, ctx, userId, { reserve, columns: writeColumns });
+    let current: UserReadRow = row;
+    if (!row.fresh) {
+      const rows = await tx.query<UserReadRow>(userReadSql, [userId, NO_REVISION_CAP, ANY_TIME]);
+      current = rows[0];
+    }
+    return { chain, row: current, facts: toUserFacts(current.facts), policies: current.policies };
   }
 
   private afterWrite(userId: string, facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
@@ -172,8 +186,7 @@ export class ConsentService {
     ifMatch: string | undefined,
   ): Promise<WriteResult> {
     return runWrite(this.db, idem, async (tx) => {
-      const chain = await beginUserWrite(tx, ctx, userId);
-      const { row, facts, policies } = await this.current(tx, userId);
+      const { chain, row, facts, policies } = await this.begin(tx, ctx, userId, 1);
       if (ifMatch !== undefined && !etagMatches(ifMatch, consentEtag(facts, row.policies))) {
         throw preconditionFailed('the training consent has changed since it was read (If-Match does not match its ETag)');
       }
@@ -192,8 +205,7 @@ export class ConsentService {
 
   async setPlan(ctx: WriteContext, idem: IdempotencyRequest | null, userId: string, plan: Plan): Promise<WriteResult> {
     return runWrite(this.db, idem, async (tx) => {
-      const chain = await beginUserWrite(tx, ctx, userId);
-      const { row, facts, policies } = await this.current(tx, userId);
+      const { chain, row, facts, policies } = await this.begin(tx, ctx, userId, 1);
       const events = await chain.append({ type: 'user.plan_changed', data: { plan } });
       const now = ctx.now.getTime();
       const after = this.afterWrite(userId, facts, policies.map(toPolicy), events, now);
@@ -217,8 +229,8 @@ export class ConsentService {
     acceptanceId: string,
   ): Promise<WriteResult> {
     return runWrite(this.db, idem, async (tx) => {
-      const chain = await beginUserWrite(tx, ctx, userId);
-      const { policies } = await this.current(tx, userId);
+      const reserve = 1 + (input.plan !== undefined ? 1 : 0) + (input.trainingChoice !== undefined ? 1 : 0);
+      const { chain, policies } = await this.begin(tx, ctx, userId, reserve);
       if (!policies.some((p) => p.version === input.policyVersion)) {
         throw unprocessable(`policy version ${input.policyVersion} does not exist`);
       }

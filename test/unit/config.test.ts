@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database in ./data on 127.0.0.1:3000', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.database).toEqual({ kind: 'pglite', dataDir: c.dataDir });
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+    expect(c.auth).toEqual({ jwksUrl: null, jwksFile: null, issuer: 'consent-service-dev', audience: 'consent-service' });
+    expect(c.logLevel).toBe('info');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('chooses PostgreSQL for postgres:// URLs and memory for memory://', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db', poolSize: 10 });
+    expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({ kind: 'pglite', dataDir: null });
+  });
+
+  it('names every bad value in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', AUTH_JWKS_URL: 'ftp://keys' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'AUTH_JWKS_URL']) expect(message).toContain(name);
+    expect(message).toContain('"eighty"');
+  });
+
+  it('refuses both key sources at once', () => {
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp/jwks', AUTH_JWKS_FILE: '/k.json' })).toThrow(/set one of them/);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(3000);
+  });
+});
