@@ -156,9 +156,30 @@ export function cpuMeter(pids: Record<string, number>) {
       accounted += bench;
       const busy = m1.busy - m0.busy;
       out.machine = busy / wall;
-      out.otherMostlyPostgres = Math.max(0, busy - accounted) / wall;
+      // PostgreSQL backends, and anything else running on the machine at the time.
+      out.other = Math.max(0, busy - accounted) / wall;
       for (const k of Object.keys(out)) out[k] = Math.round(out[k] * 100) / 100;
       return out;
     },
   };
+}
+
+/** Machine CPU busy (in cores) over `ms`. */
+export async function machineBusy(ms = 1_000): Promise<number> {
+  const a = machineCpu();
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineCpu();
+  return (b.busy - a.busy) / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/**
+ * Waits (bounded) until the machine is quiet: less than `threshold` cores busy over one second,
+ * with the bench's own children idle. Returns the last reading and how long it waited.
+ */
+export async function waitQuiet(threshold: number, maxWaitS: number): Promise<{ busyCores: number; waitedS: number }> {
+  const started = Date.now();
+  let busy = await machineBusy();
+  while (busy >= threshold && Date.now() - started < maxWaitS * 1000) busy = await machineBusy();
+  return { busyCores: Math.round(busy * 100) / 100, waitedS: Math.round((Date.now() - started) / 100) / 10 };
 }

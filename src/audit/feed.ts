@@ -58,7 +58,7 @@ export class AuditFeed {
       );
       return { result: rows.filter((r) => r.revision !== null), visibleRevision: rows[0].wm };
     });
-    if (result.length === 0 && after === '0') {
+    if (result.length === 0) {
       const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
       if (known.length === 0) throw notFound(`user ${userId} is not known`);
     }

@@ -352,6 +352,56 @@ describe('concurrent writes to one user', () => {
   });
 });
 
+describe('the global change feed under concurrent writers', () => {
+  it('gives a consumer following nextCursor every event exactly once', async () => {
+    // Start where the feed stands now.
+    let cursor = '0';
+    for (let i = 0; i < 1000; i++) {
+      const res = await t.http.get(`/v1/audit/events?after=${cursor}&limit=1000`).set('authorization', auditor);
+      expect(res.status).toBe(200);
+      cursor = res.body.nextCursor;
+      if (res.body.items.length === 0) break;
+    }
+    const seen: AuditEventJson[] = [];
+    const poll = async () => {
+      const res = await t.http.get(`/v1/audit/events?after=${cursor}&limit=7`).set('authorization', auditor);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      seen.push(...res.body.items);
+      if (res.body.nextCursor !== null) cursor = res.body.nextCursor;
+      return res.body.items.length;
+    };
+
+    let writing = true;
+    const writes = Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        i % 3 === 0
+          ? t.http.put(`/v1/users/feed-user-${i % 6}/plan`).set('authorization', writer).send({ plan: 'max' })
+          : t.http
+              .put(`/v1/users/feed-user-${i % 6}/training-consent`)
+              .set('authorization', writer)
+              .send({ choice: i % 2 === 0 ? 'granted' : 'denied', surface: 'web' }),
+      ),
+    ).finally(() => {
+      writing = false;
+    });
+    // Read while the writers commit, then until the feed runs dry.
+    for (let i = 0; i < 10_000 && writing; i++) await poll();
+    const responses = await writes;
+    for (const res of responses) expect(res.status, JSON.stringify(res.body)).toBe(200);
+    for (let i = 0; i < 1000 && (await poll()) > 0; i++);
+
+    const revisions = seen.map((e) => e.revision);
+    expect(new Set(revisions).size).toBe(revisions.length);
+    for (let i = 1; i < revisions.length; i++) expect(BigInt(revisions[i]) > BigInt(revisions[i - 1])).toBe(true);
+    const written = new Set(responses.map((r) => r.body.revision as string));
+    expect(new Set(revisions)).toEqual(written);
+    for (const [chain, events] of chainsOf(seen)) {
+      expect(verifyChain(events, chain), `chain ${chain}`).toEqual([]);
+      expect(events).toEqual(await userEvents(chain!));
+    }
+  });
+});
+
 describe('append-only in the database', () => {
   const snapshot = () =>
     t.db.query(
@@ -494,9 +544,9 @@ describe('per-user listing', () => {
     expect(res2.body.items).toEqual(all.slice(1));
   });
 
-  it('is 404 for an unknown user', async () => {
-    const res = await t.http.get('/v1/users/nobody-here/audit-events').set('authorization', auditor);
-    expect(res.status).toBe(404);
+  it.each(['', '?limit=5', '?after=0', '?after=1', '?after=3&limit=2'])('is 404 for an unknown user (query "%s")', async (query) => {
+    const res = await t.http.get(`/v1/users/nobody-here/audit-events${query}`).set('authorization', auditor);
+    expect(res.status, JSON.stringify(res.body)).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
