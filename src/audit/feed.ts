@@ -89,7 +89,7 @@ export class AuditFeed {
     if (BigInt(point.revision) < BigInt(after)) {
       const newest = await this.db.query<{ r: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS r FROM revision_seq`);
       if (BigInt(after) > BigInt(newest[0].r)) {
-        throw badRequest(`after ${after} is beyond the newest revision ${newest[0].r}`, [{ path: 'after', message: 'is beyond the newest revision' }]);
+        throw badRequest(`after ${after} is beyond the newest revision ${newest[0].r}`, [{ path: 'query.after', message: 'is beyond the newest revision' }]);
       }
       return { items, nextCursor: after };
     }

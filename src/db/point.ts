@@ -12,7 +12,11 @@ export interface Point {
   recordedBy: number | null;
 }
 
-export type PointRequest = { kind: 'now' } | { kind: 'asOf'; at: number } | { kind: 'atRevision'; revision: string };
+/** `where` names the part of the request the point came from, for error paths (default `query`). */
+export type PointRequest =
+  | { kind: 'now' }
+  | { kind: 'asOf'; at: number; where?: string }
+  | { kind: 'atRevision'; revision: string; where?: string };
 
 /** Parameters of a read before its revision is known: the cap is the largest revision there is. */
 export interface ReadCap {
@@ -40,12 +44,12 @@ export async function readAtPoint<T>(
   read: (cap: ReadCap) => Promise<{ result: T; visibleRevision: string | null }>,
 ): Promise<{ result: T; point: Point }> {
   if (request.kind === 'atRevision') {
-    const { revision, at } = await settleRevision(db, request.revision);
+    const { revision, at } = await settleRevision(db, request.revision, request.where);
     const { result } = await read({ revision, at, recordedBy: ANY_TIME });
     return { result, point: { revision, at, recordedBy: null } };
   }
   const at = request.kind === 'asOf' ? request.at : now;
-  if (request.kind === 'asOf' && request.at > now) throw badRequest('asOf is in the future', [{ path: 'asOf', message: 'must not be in the future' }]);
+  if (request.kind === 'asOf') notInFuture(request, now);
   const recordedBy = request.kind === 'asOf' ? new Date(request.at).toISOString() : ANY_TIME;
   const first = await read({ revision: NO_REVISION_CAP, at, recordedBy });
   if (first.visibleRevision !== null) {
@@ -71,7 +75,7 @@ export async function settledRevision(db: Queryable): Promise<string> {
  * Waits until `revision` has settled and returns the time the rules apply at for it: the latest
  * recording time among the facts up to it, so that the same revision always gives the same answer.
  */
-export async function settleRevision(db: Queryable, revision: string): Promise<{ revision: string; at: number }> {
+export async function settleRevision(db: Queryable, revision: string, where = 'query'): Promise<{ revision: string; at: number }> {
   const rows = await db.query<{ wm: string | null; at: number | null }>(
     `SELECT consent_visible_watermark()::text AS wm,
             (extract(epoch FROM greatest(
@@ -84,7 +88,7 @@ export async function settleRevision(db: Queryable, revision: string): Promise<{
     const newest = await settledRevision(db);
     if (BigInt(revision) > BigInt(newest)) {
       throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest}`, [
-        { path: 'atRevision', message: `must be at most ${newest}` },
+        { path: `${where}.atRevision`, message: `must be at most ${newest}` },
       ]);
     }
     if (wm === null || BigInt(wm) < BigInt(revision)) {
@@ -102,24 +106,30 @@ export async function settleRevision(db: Queryable, revision: string): Promise<{
 }
 
 /** Parses the `asOf` / `atRevision` query parameters of a read. */
-export function pointRequest(query: { asOf?: string; atRevision?: string }): PointRequest {
+export function pointRequest(query: { asOf?: string; atRevision?: string }, where = 'query'): PointRequest {
   if (query.asOf !== undefined && query.atRevision !== undefined) {
     throw badRequest('asOf and atRevision cannot be used together', [
-      { path: 'asOf', message: 'use either asOf or atRevision' },
+      { path: `${where}.asOf`, message: 'use either asOf or atRevision' },
     ]);
   }
-  if (query.asOf !== undefined) return { kind: 'asOf', at: Date.parse(query.asOf) };
-  if (query.atRevision !== undefined) return { kind: 'atRevision', revision: BigInt(query.atRevision).toString() };
+  if (query.asOf !== undefined) return { kind: 'asOf', at: Date.parse(query.asOf), where };
+  if (query.atRevision !== undefined) return { kind: 'atRevision', revision: BigInt(query.atRevision).toString(), where };
   return { kind: 'now' };
+}
+
+function notInFuture(request: { at: number; where?: string }, now: number): void {
+  if (request.at > now) {
+    throw badRequest('asOf is in the future', [{ path: `${request.where ?? 'query'}.asOf`, message: 'must not be in the future' }]);
+  }
 }
 
 /** The point a multi-statement read (a stream) is evaluated at, fixed before it starts. */
 export async function resolvePoint(db: Queryable, request: PointRequest, now: number): Promise<Point> {
   if (request.kind === 'atRevision') {
-    const { revision, at } = await settleRevision(db, request.revision);
+    const { revision, at } = await settleRevision(db, request.revision, request.where);
     return { revision, at, recordedBy: null };
   }
-  if (request.kind === 'asOf' && request.at > now) throw badRequest('asOf is in the future', [{ path: 'asOf', message: 'must not be in the future' }]);
+  if (request.kind === 'asOf') notInFuture(request, now);
   const rows = await db.query<{ wm: string | null }>('SELECT consent_visible_watermark()::text AS wm');
   const revision = rows[0].wm ?? (await settledRevision(db));
   return request.kind === 'asOf' ? { revision, at: request.at, recordedBy: request.at } : { revision, at: now, recordedBy: null };

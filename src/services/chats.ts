@@ -176,7 +176,7 @@ export class ChatService {
     return this.change(ctx, idem, chatId, () => {}, async (tx, _chat, append) => {
       const revision = await append({ type: 'chat.flagged', chatId, data: { type } });
       const flag = { type, flaggedAt: ctx.now.toISOString(), revision };
-      await tx.query(`UPDATE chats SET flags = flags || jsonb_build_array($2::jsonb) WHERE chat_id = $1`, [chatId, JSON.stringify(flag)]);
+      await tx.query(`UPDATE chats SET flags = flags || jsonb_build_array($2::text::jsonb) WHERE chat_id = $1`, [chatId, JSON.stringify(flag)]);
       return revision;
     });
   }

@@ -58,9 +58,11 @@ export class PolicyService {
   async create(ctx: WriteContext, idem: IdempotencyRequest | null, input: NewPolicy): Promise<WriteResult> {
     const effectiveAt = Date.parse(input.effectiveAt);
     const deadline = Date.parse(input.decisionDeadline);
-    if (effectiveAt <= ctx.now.getTime()) throw unprocessable('effectiveAt must be in the future: policies in effect are never rewritten');
-    if (deadline < effectiveAt) throw unprocessable('decisionDeadline must not be before effectiveAt');
+    // Checked inside the write, so that a retry of a creation whose policy has since taken effect
+    // replays the stored response instead of failing.
     return runWrite(this.db, idem, async (tx) => {
+      if (effectiveAt <= ctx.now.getTime()) throw unprocessable('effectiveAt must be in the future: policies in effect are never rewritten');
+      if (deadline < effectiveAt) throw unprocessable('decisionDeadline must not be before effectiveAt');
       const chain = await beginPolicyWrite(tx, ctx);
       const existing = await tx.query('SELECT 1 FROM policies WHERE version = $1', [input.version]);
       if (existing.length > 0) throw conflict(`policy ${input.version} already exists; policies are never edited`);

@@ -60,7 +60,7 @@ export async function runWrite(
       if (idem) {
         const inserted = await tx.query(
           `INSERT INTO idempotency_keys (sub, key, fingerprint, status_code, headers, body, created_at)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, now()) ON CONFLICT DO NOTHING RETURNING 1`,
+           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, now()) ON CONFLICT DO NOTHING RETURNING 1`,
           [idem.sub, idem.key, idem.fingerprint, result.status, JSON.stringify(result.headers ?? {}), result.body === undefined ? null : JSON.stringify(result.body)],
         );
         if (inserted.length === 0) throw new IdempotencyRace();

@@ -570,6 +570,20 @@ describe('ETag and If-Match', () => {
     expect((await getConsent('u-stale')).body).toMatchObject({ choice: 'granted', effective: 'granted' });
   });
 
+  it('lets only one of several concurrent writes with the same If-Match through', async () => {
+    await setPlan('u-ifmatch-race', 'free');
+    const etag = (await getConsent('u-ifmatch-race')).headers.etag;
+    const before = await countUserEvents('u-ifmatch-race');
+    const responses = await Promise.all(
+      ['granted', 'denied', 'granted', 'denied', 'granted'].map((choice) =>
+        t.http.put('/v1/users/u-ifmatch-race/training-consent').set('authorization', writer).set('if-match', etag).send({ choice, surface: 'web' }),
+      ),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412]);
+    for (const r of responses.filter((x) => x.status === 412)) expectProblem(r, 412, 'PRECONDITION_FAILED');
+    expect(await countUserEvents('u-ifmatch-race')).toBe(before + 1);
+  });
+
   it('changes the ETag when the plan changes', async () => {
     await setPlan('u-etag-plan', 'free');
     const before = await getConsent('u-etag-plan');
@@ -709,6 +723,25 @@ describe('Idempotency-Key', () => {
     expect(await countRows('idempotency_keys')).toBe(keys);
   });
 
+  it('replays a conditional write whose If-Match has since gone stale', async () => {
+    await setPlan('u-idem-ifmatch', 'free');
+    const etag = (await getConsent('u-idem-ifmatch')).headers.etag;
+    const send = () =>
+      t.http
+        .put('/v1/users/u-idem-ifmatch/training-consent')
+        .set('authorization', writer)
+        .set('idempotency-key', 'conditional')
+        .set('if-match', etag)
+        .send({ choice: 'denied', surface: 'web' });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const events = await countUserEvents('u-idem-ifmatch');
+    const retry = await send();
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(await countUserEvents('u-idem-ifmatch')).toBe(events);
+  });
+
   it('treats a body that differs only in key order as the same request', async () => {
     await setPlan('u-idem-order', 'free');
     const first = await t.http
@@ -835,6 +868,11 @@ describe('Idempotency-Key', () => {
 
 // Last: once this policy is in effect it is the policy in effect for every user of this file.
 describe('a policy that requires reconsent', () => {
+  let reconsentPolicy: Record<string, unknown>;
+  let reconsentCreated: Response | undefined;
+  const createReconsentPolicy = () =>
+    t.http.post('/v1/policies').set('authorization', admin).set('idempotency-key', 'reconsent-policy').send(reconsentPolicy);
+
   it('makes users undecided again from its effectiveAt, and a new choice counts', async () => {
     await setPlan('u-reconsent-granted', 'free');
     const granted = await setChoice('u-reconsent-granted', 'granted');
@@ -851,8 +889,10 @@ describe('a policy that requires reconsent', () => {
       requiresReconsent: true,
       retention: { grantedDays: 900, deniedDays: 14, violationDays: 365 },
     };
-    const created = await t.http.post('/v1/policies').set('authorization', admin).send(policy);
+    reconsentPolicy = policy;
+    const created = await createReconsentPolicy();
     expect(created.status).toBe(201);
+    reconsentCreated = created;
     await waitUntilPast(effectiveAt + 50);
 
     const undecided = {
@@ -889,5 +929,16 @@ describe('a policy that requires reconsent', () => {
       consentSince: regrant.body.choiceAt,
     });
     expect(Date.parse(regrant.body.choiceAt)).toBeGreaterThanOrEqual(effectiveAt);
+  });
+
+  it('replays the creating response to a retry with the same Idempotency-Key after the policy took effect', async () => {
+    expect(reconsentCreated?.status).toBe(201);
+    const policies = await countRows('policies');
+    const events = await countRows('audit_events');
+    const retry = await createReconsentPolicy();
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(reconsentCreated!.body);
+    expect(await countRows('policies')).toBe(policies);
+    expect(await countRows('audit_events')).toBe(events);
   });
 });

@@ -379,6 +379,17 @@ describe('other failing requests write nothing', () => {
     );
   });
 
+  it('400 for an Idempotency-Key that is not 1-255 visible ASCII characters', async () => {
+    for (const bad of ['has space', 'x'.repeat(256)]) {
+      await expectFailsCleanly(
+        () => t.http.put('/v1/users/e-new/training-consent').set('authorization', writer).set('idempotency-key', bad).send({ choice: 'granted', surface: 'web' }),
+        400,
+        'VALIDATION_FAILED',
+      );
+    }
+    await expectUnknown('e-new');
+  });
+
   it('409 IDEMPOTENCY_KEY_REUSED for a key reused with another body', async () => {
     const first = await t.http
       .put('/v1/users/e-existing/training-consent')

@@ -22,9 +22,15 @@ function toAppError(err: FastifyError, request: FastifyRequest): AppError | null
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';
-    const errors: FieldError[] = err.validation.map((v) => {
-      const path = (v.instancePath ?? '').split('/').filter(Boolean).join('.');
-      return { path: [where === 'querystring' ? 'query' : where, path].filter(Boolean).join('.'), message: v.message ?? 'is not valid' };
+    const base = where === 'querystring' ? 'query' : where;
+    const errors: FieldError[] = err.validation.flatMap((v) => {
+      const path = [base, ...(v.instancePath ?? '').split('/').filter(Boolean)].join('.');
+      // An unknown field is reported at its own path, one entry per field.
+      const unknown = (v.params as { keys?: unknown } | undefined)?.keys;
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(unknown)) {
+        return unknown.map((k) => ({ path: `${path}.${String(k)}`, message: 'is not a known field' }));
+      }
+      return [{ path, message: v.message ?? 'is not valid' }];
     });
     return new AppError('VALIDATION_FAILED', `the request ${where === 'querystring' ? 'query' : where} is not valid`, errors);
   }

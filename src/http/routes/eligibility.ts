@@ -40,7 +40,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     },
     handler: async (request) => {
       const { chatIds, ...point } = request.body;
-      return eligibility.batch(chatIds, pointRequest(point), requestTime().getTime());
+      return eligibility.batch(chatIds, pointRequest(point, 'body'), requestTime().getTime());
     },
   });
 
