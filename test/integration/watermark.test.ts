@@ -1,0 +1,108 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+/**
+ * The revision watermark (docs/decisions/0001): a read never reports a revision below which a
+ * writer could still commit. These tests hold transactions open on connections of their own, which
+ * needs a server with more than one connection: PostgreSQL only.
+ */
+let t: TestApp;
+let sql: postgres.Sql;
+beforeAll(async () => {
+  t = await startTestApp();
+  if (t.url) sql = postgres(t.url, { max: 4, onnotice: () => {} });
+});
+afterAll(async () => {
+  await sql?.end();
+  await t?.close();
+});
+
+const visible = async () => (await sql`SELECT consent_visible_watermark()::text AS wm`)[0].wm as string | null;
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', () => {
+  it('takes the one-statement path when nothing is in flight', async () => {
+    expect(await visible()).not.toBeNull();
+  });
+
+  it('ignores a transaction in flight that is not a writer', async () => {
+    const other = await sql.reserve();
+    try {
+      await other`BEGIN`;
+      await other`SELECT pg_current_xact_id()`;
+      expect(await visible()).not.toBeNull();
+    } finally {
+      await other`ROLLBACK`;
+      other.release();
+    }
+  });
+
+  it('refuses the one-statement path while a writer holding a revision is in flight, and settles after it commits', async () => {
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      const [{ r }] = await writer`SELECT nextval('revision_seq')::text AS r`;
+      // A later revision commits while the earlier one is still open.
+      const frontend = await t.bearer('consent:write');
+      const later = await t.http
+        .put('/v1/users/wm-user/training-consent')
+        .set('authorization', frontend)
+        .send({ choice: 'granted', surface: 'web' });
+      expect(later.status).toBe(200);
+      expect(BigInt(later.body.revision)).toBeGreaterThan(BigInt(r));
+      expect(await visible()).toBeNull();
+
+      // The settled revision waits for the open writer rather than answer past it.
+      let settled: string | null = null;
+      const waiting = sql`SELECT consent_settled_revision(10000)::text AS r`.then((rows) => {
+        settled = rows[0].r as string;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(settled).toBeNull();
+      await writer`COMMIT`;
+      await waiting;
+      expect(BigInt(settled!)).toBeGreaterThanOrEqual(BigInt(later.body.revision));
+    } finally {
+      writer.release();
+    }
+  });
+
+  it('gives up with 503 rather than answer past a writer that does not finish', async () => {
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      await writer`SELECT nextval('revision_seq')`;
+      await expect(sql`SELECT consent_settled_revision(50)`).rejects.toMatchObject({ code: '55P03' });
+    } finally {
+      await writer`ROLLBACK`;
+      writer.release();
+    }
+  });
+
+  it('answers reads while a writer is in flight with a revision below it', async () => {
+    const reader = await t.bearer('consent:read');
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      const [{ r }] = await writer`SELECT nextval('revision_seq')::text AS r`;
+      const reading = t.http.get('/v1/users/wm-user/training-consent').set('authorization', reader);
+      setTimeout(() => writer`COMMIT`.execute(), 100);
+      const res = await reading;
+      expect(res.status).toBe(200);
+      // The read waited for the open writer, so its revision covers it.
+      expect(BigInt(res.body.revision)).toBeGreaterThanOrEqual(BigInt(r));
+    } finally {
+      writer.release();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE !== 'postgres')('revision watermark (embedded)', () => {
+  it('always takes the one-statement path: the single connection never shows a transaction in flight', async () => {
+    const rows = await t.db.query<{ wm: string | null }>('SELECT consent_visible_watermark()::text AS wm');
+    expect(rows[0].wm).not.toBeNull();
+  });
+});
