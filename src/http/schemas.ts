@@ -125,7 +125,7 @@ export const ChatIn = z.strictObject({
 
 export const ActivityIn = z
   .strictObject({ at: Timestamp.optional().describe('When the chat was used (default now; at most 5 minutes ahead)') })
-  .optional();
+  .nullish();
 
 export const FlagIn = z.strictObject({ type: z.literal('policy_violation') });
 
