@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { readAtPoint } from '../db/point.js';
+import { readAtPoint, VISIBLE_WATERMARK } from '../db/point.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AuditEvent } from './hash.js';
 
@@ -51,7 +51,7 @@ export class AuditFeed {
   async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
     const { result } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
       const rows = await this.db.query<EventRow>(
-        `SELECT ${columns}, consent_visible_watermark()::text AS wm FROM (SELECT 1) one
+        `SELECT ${columns}, ${VISIBLE_WATERMARK} AS wm FROM (SELECT 1) one
            LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE user_id = $1 AND revision > $2::bigint AND revision <= $3::bigint
                                ORDER BY revision LIMIT $4) e ON true`,
         [userId, after, cap.revision, limit],
@@ -76,7 +76,7 @@ export class AuditFeed {
   async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
     const { result, point } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
       const rows = await this.db.query<EventRow>(
-        `SELECT ${columns}, consent_visible_watermark()::text AS wm FROM (SELECT 1) one
+        `SELECT ${columns}, ${VISIBLE_WATERMARK} AS wm FROM (SELECT 1) one
            LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE revision > $1::bigint AND revision <= $2::bigint
                                 AND ($3::text[] IS NULL OR type = ANY($3::text[]))
                                ORDER BY revision LIMIT $4) e ON true`,

@@ -26,6 +26,17 @@ export interface ReadCap {
   recordedBy: string;
 }
 
+/**
+ * The newest revision the calling statement's rows are complete at, or NULL when a writer of this
+ * database was in flight in its snapshot (docs/decisions/0001). Written out in each statement rather
+ * than called as the SQL function of the same name: PostgreSQL plans a non-inlined SQL function's
+ * body again on every call, which cost more than the rest of a point read.
+ */
+export const VISIBLE_WATERMARK = `(CASE WHEN NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()))
+      OR consent_snapshot_complete(pg_current_snapshot())
+    THEN greatest(coalesce((SELECT max(revision) FROM audit_events), 0), coalesce((SELECT max(revision) FROM chat_activity), 0))
+  END)::text`;
+
 export const NO_REVISION_CAP = '9223372036854775807';
 /** Stands for "recorded at any time" (drivers do not all pass 'infinity' through). */
 export const ANY_TIME = '9999-12-31T23:59:59.999Z';
@@ -33,7 +44,7 @@ const SETTLE_WAIT_MS = 5_000;
 
 /**
  * How a read finds its revision: every query that supports point reads returns
- * `consent_visible_watermark()` computed in the same statement. When the statement's snapshot had
+ * `VISIBLE_WATERMARK` computed in the same statement. When the statement's snapshot had
  * no transaction in flight, that is the revision its rows are complete at (one round trip).
  * Otherwise the read waits for the revisions taken so far to settle and runs again capped at them.
  */
@@ -77,7 +88,7 @@ export async function settledRevision(db: Queryable): Promise<string> {
  */
 export async function settleRevision(db: Queryable, revision: string, where = 'query'): Promise<{ revision: string; at: number }> {
   const rows = await db.query<{ wm: string | null; at: number | null }>(
-    `SELECT consent_visible_watermark()::text AS wm,
+    `SELECT ${VISIBLE_WATERMARK} AS wm,
             (extract(epoch FROM greatest(
               (SELECT occurred_at FROM audit_events WHERE revision <= $1 ORDER BY revision DESC LIMIT 1),
               (SELECT recorded_at FROM chat_activity WHERE revision <= $1 ORDER BY revision DESC LIMIT 1))) * 1000)::float8 AS at`,
@@ -130,7 +141,7 @@ export async function resolvePoint(db: Queryable, request: PointRequest, now: nu
     return { revision, at, recordedBy: null };
   }
   if (request.kind === 'asOf') notInFuture(request, now);
-  const rows = await db.query<{ wm: string | null }>('SELECT consent_visible_watermark()::text AS wm');
+  const rows = await db.query<{ wm: string | null }>(`SELECT ${VISIBLE_WATERMARK} AS wm`);
   const revision = rows[0].wm ?? (await settledRevision(db));
   return request.kind === 'asOf' ? { revision, at: request.at, recordedBy: request.at } : { revision, at: now, recordedBy: null };
 }

@@ -1,7 +1,7 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ANY_TIME, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest } from '../db/point.js';
+import { ANY_TIME, NO_REVISION_CAP, readAtPoint, VISIBLE_WATERMARK, type Point, type PointRequest } from '../db/point.js';
 import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { policiesJson, toPolicy, toUserFacts, userFactsJson, type FactRow, type PolicyRow } from './facts.js';
@@ -105,7 +105,7 @@ const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)
     (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
        FROM audit_events WHERE user_id = u.user_id AND type = 'terms.accepted' AND revision <= $2::bigint AND occurred_at <= $3::timestamptz
       ORDER BY revision DESC LIMIT 1) AS terms,
-    consent_visible_watermark()::text AS wm
+    ${VISIBLE_WATERMARK} AS wm
   FROM users u WHERE u.user_id = $1`;
 
 /** The user's facts, the policies and the latest acceptance, read as the write begins. */

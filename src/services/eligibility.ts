@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { ANY_TIME, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
+import { ANY_TIME, readAtPoint, resolvePoint, VISIBLE_WATERMARK, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import {
   USER_FACT_TYPES,
@@ -47,7 +47,7 @@ const CAP = ['$2::bigint', '$3::timestamptz', '$4::timestamptz'] as const;
 const singleSql = `SELECT ${chatColumns(...CAP)},
     ${userFactsJson('c.user_id', CAP[0], CAP[1])} AS facts,
     ${policiesJson(CAP[0], CAP[1])} AS policies,
-    consent_visible_watermark()::text AS wm
+    ${VISIBLE_WATERMARK} AS wm
   FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
 
 const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...CAP)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
@@ -60,7 +60,7 @@ const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...CAP)} FROM cha
           AND e.revision <= ${CAP[0]} AND e.occurred_at <= ${CAP[1]}
         GROUP BY e.user_id) f) AS facts,
     ${policiesJson(CAP[0], CAP[1])} AS policies,
-    consent_visible_watermark()::text AS wm`;
+    ${VISIBLE_WATERMARK} AS wm`;
 
 const pageSql = `SELECT ${chatColumns(...CAP)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito ORDER BY c.chat_id LIMIT $5`;
