@@ -2,6 +2,7 @@ import type { Database } from '../db/client.js';
 import { ANY_TIME, readAtPoint, resolvePoint, VISIBLE_WATERMARK, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import {
+  CapFilter,
   USER_FACT_TYPES,
   chatColumns,
   policiesJson,
@@ -76,10 +77,13 @@ const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, new Date(cap.
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
   private readonly states = new Map<string, ConsentState>();
+  private readonly filter: CapFilter;
   constructor(
     private readonly policies: Policy[],
     private readonly cap: ReadCap,
-  ) {}
+  ) {
+    this.filter = new CapFilter(cap);
+  }
 
   consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
     let state = this.states.get(userId);
@@ -91,7 +95,7 @@ class Decider {
   }
 
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
-    const chat = row ? toChatFacts(row, this.cap) : null;
+    const chat = row ? toChatFacts(row, this.filter) : null;
     const consent = chat ? this.consentOf(chat.userId, facts) : null;
     return decideEligibility(chatId, chat, consent, this.cap.at);
   }
@@ -160,31 +164,37 @@ export class EligibilityService {
       cap.recordedBy,
     ]);
     const decider = new Decider(policyRows[0].policies.map(toPolicy), cap);
-    const pageSize = options.pageSize ?? 2_000;
-    let after = options.after;
+    const pageSize = options.pageSize ?? 5_000;
+    const fetchPage = (after: string) => this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    while (remaining > 0) {
-      const rows = await this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
-      if (rows.length === 0) return;
-      decider.trim(100_000);
-      const unknown = [...new Set(rows.map((r) => r.user_id))].filter((u) => !decider.knows(u));
-      const facts = new Map<string, FactRow[]>();
-      if (unknown.length > 0) {
-        const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown, cap.revision, cap.recordedBy]);
-        for (const f of factRows) facts.set(f.user_id, f.facts);
-      }
-      const page: EligibleChat[] = [];
-      for (const row of rows) {
-        if (remaining === 0) break;
-        const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
-        if (d.eligible) {
-          page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: iso(d.retentionUntil) });
-          remaining--;
+    let next: Promise<ChatRow[]> | null = fetchPage(options.after);
+    try {
+      while (next !== null && remaining > 0) {
+        const rows: ChatRow[] = await next;
+        // The next page is read while this one is decided and written out.
+        next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
+        if (rows.length === 0) return;
+        decider.trim(100_000);
+        const unknown = [...new Set(rows.map((r) => r.user_id))].filter((u) => !decider.knows(u));
+        const facts = new Map<string, FactRow[]>();
+        if (unknown.length > 0) {
+          const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown, cap.revision, cap.recordedBy]);
+          for (const f of factRows) facts.set(f.user_id, f.facts);
         }
+        const page: EligibleChat[] = [];
+        for (const row of rows) {
+          if (remaining === 0) break;
+          const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
+          if (d.eligible) {
+            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: iso(d.retentionUntil) });
+            remaining--;
+          }
+        }
+        if (page.length > 0) yield page;
       }
-      after = rows[rows.length - 1].chat_id;
-      if (page.length > 0) yield page;
-      if (rows.length < pageSize) return;
+    } finally {
+      // A reader that stopped early leaves a page in flight: let it finish quietly.
+      next?.catch(() => {});
     }
   }
 

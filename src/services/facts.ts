@@ -87,22 +87,30 @@ export interface ChatRow {
   last_activity_at: number | null;
 }
 
-/** Whether a fact recorded at (`revision`, `at`) counts at the read's cap. */
-export function counts(cap: ReadCap, revision: string, at: number): boolean {
-  return BigInt(revision) <= BigInt(cap.revision) && (cap.recordedBy === ANY_TIME || at <= Date.parse(cap.recordedBy));
+/** Whether a fact recorded at (`revision`, `at`) counts at a read's cap. */
+export class CapFilter {
+  private readonly maxRevision: bigint;
+  private readonly recordedBy: number;
+
+  constructor(cap: ReadCap) {
+    this.maxRevision = BigInt(cap.revision);
+    this.recordedBy = cap.recordedBy === ANY_TIME ? Number.POSITIVE_INFINITY : Date.parse(cap.recordedBy);
+  }
+
+  counts(revision: string, at: number): boolean {
+    return at <= this.recordedBy && BigInt(revision) <= this.maxRevision;
+  }
 }
 
 /** The chat as known at the cap, or null when it was not registered yet. */
-export function toChatFacts(row: ChatRow, cap: ReadCap): ChatFacts | null {
-  if (!counts(cap, row.registered_revision, row.registered_at)) return null;
+export function toChatFacts(row: ChatRow, cap: CapFilter): ChatFacts | null {
+  if (!cap.counts(row.registered_revision, row.registered_at)) return null;
   const deleted =
-    row.deleted_at !== null && row.deleted_revision !== null && counts(cap, row.deleted_revision, row.deleted_at)
-      ? row.deleted_at
-      : null;
+    row.deleted_at !== null && row.deleted_revision !== null && cap.counts(row.deleted_revision, row.deleted_at) ? row.deleted_at : null;
   const flaggedAt: number[] = [];
   for (const f of row.flags) {
     const at = Date.parse(f.flaggedAt);
-    if (f.type === 'policy_violation' && counts(cap, f.revision, at)) flaggedAt.push(at);
+    if (f.type === 'policy_violation' && cap.counts(f.revision, at)) flaggedAt.push(at);
   }
   return {
     chatId: row.chat_id,
