@@ -100,6 +100,13 @@ export const chats = pgTable(
     deletedRevision: bigint('deleted_revision', { mode: 'bigint' }),
     /** [{ type, flaggedAt, revision }] in recording order. */
     flags: jsonb('flags').notNull().default(sql`'[]'::jsonb`),
+    /**
+     * The latest activity (the greatest `at`) with the revision and time it was recorded at: a
+     * read whose point counts it needs no look at chat_activity.
+     */
+    lastActivityAt: ts('last_activity_at'),
+    lastActivityRevision: bigint('last_activity_revision', { mode: 'bigint' }),
+    lastActivityRecordedAt: ts('last_activity_recorded_at'),
   },
   (t) => [index('chats_user_idx').on(t.userId)],
 );

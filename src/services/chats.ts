@@ -29,7 +29,7 @@ interface ChatRecord {
 }
 
 const chatSelect = `SELECT c.chat_id, c.user_id, c.created_at, c.incognito, c.deleted_at, c.flags,
-    (SELECT max(a.at) FROM chat_activity a WHERE a.chat_id = c.chat_id) AS last_activity_at,
+    c.last_activity_at,
     greatest(c.registered_revision, c.deleted_revision,
       (SELECT max((f->>'revision')::bigint) FROM jsonb_array_elements(c.flags) f))::text AS revision
   FROM chats c WHERE c.chat_id = $1`;
@@ -103,8 +103,9 @@ export class ChatService {
       const [event] = await chain.append({ type: 'chat.registered', chatId, data: { createdAt: createdIso, incognito } });
       try {
         await tx.query(
-          `WITH chat AS (INSERT INTO chats (chat_id, user_id, created_at, incognito, registered_at, registered_revision)
-             VALUES ($1, $2, $3::timestamptz, $4, $5::timestamptz, $6::bigint))
+          `WITH chat AS (INSERT INTO chats (chat_id, user_id, created_at, incognito, registered_at, registered_revision,
+               last_activity_at, last_activity_revision, last_activity_recorded_at)
+             VALUES ($1, $2, $3::timestamptz, $4, $5::timestamptz, $6::bigint, $3::timestamptz, $6::bigint, $5::timestamptz))
            INSERT INTO chat_activity (chat_id, revision, at, recorded_at) VALUES ($1, $6::bigint, $3::timestamptz, $5::timestamptz)`,
           [chatId, input.userId, createdIso, incognito, ctx.now.toISOString(), event.revision],
         );
@@ -146,7 +147,10 @@ export class ChatService {
            SELECT c.chat_id, nextval('revision_seq'), $2::timestamptz, $3::timestamptz
              FROM c CROSS JOIN LATERAL (SELECT consent_begin_write()) w
             WHERE c.deleted_at IS NULL AND ($4::text IS NULL OR c.user_id = $4::text)
-           RETURNING 1)
+           RETURNING revision),
+         latest AS (UPDATE chats SET last_activity_at = $2::timestamptz, last_activity_revision = ins.revision,
+             last_activity_recorded_at = $3::timestamptz
+           FROM ins WHERE chats.chat_id = $1 AND (chats.last_activity_at IS NULL OR chats.last_activity_at < $2::timestamptz))
          SELECT c.user_id, c.deleted_at IS NOT NULL AS deleted, (SELECT count(*)::int FROM ins) AS inserted FROM c`,
         [chatId, new Date(at).toISOString(), ctx.now.toISOString(), ownerMustBe],
       );

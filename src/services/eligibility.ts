@@ -2,7 +2,6 @@ import type { Database } from '../db/client.js';
 import { ANY_TIME, readAtPoint, resolvePoint, VISIBLE_WATERMARK, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import {
-  CapFilter,
   USER_FACT_TYPES,
   chatColumns,
   policiesJson,
@@ -64,7 +63,8 @@ const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...CAP)} FROM cha
     ${VISIBLE_WATERMARK} AS wm`;
 
 const pageSql = `SELECT ${chatColumns(...CAP)} FROM chats c
-  WHERE c.chat_id > $1 AND NOT c.incognito ORDER BY c.chat_id LIMIT $5`;
+  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${CAP[0]} AND c.registered_at <= ${CAP[1]}
+  ORDER BY c.chat_id LIMIT $5`;
 
 const usersFactsSql = `SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
     'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
@@ -77,13 +77,10 @@ const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, new Date(cap.
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
   private readonly states = new Map<string, ConsentState>();
-  private readonly filter: CapFilter;
   constructor(
     private readonly policies: Policy[],
     private readonly cap: ReadCap,
-  ) {
-    this.filter = new CapFilter(cap);
-  }
+  ) {}
 
   consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
     let state = this.states.get(userId);
@@ -95,7 +92,7 @@ class Decider {
   }
 
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
-    const chat = row ? toChatFacts(row, this.filter) : null;
+    const chat = row ? toChatFacts(row) : null;
     const consent = chat ? this.consentOf(chat.userId, facts) : null;
     return decideEligibility(chatId, chat, consent, this.cap.at);
   }

@@ -3,7 +3,6 @@
  * domain's types. Times cross the wire as epoch milliseconds.
  */
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
-import { ANY_TIME, type ReadCap } from '../db/point.js';
 
 const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 
@@ -65,59 +64,45 @@ export function toUserFacts(rows: readonly FactRow[]): UserFact[] {
   );
 }
 
-/** Columns of a chat row, and its last activity at the point (`t` the evaluation time). */
+/**
+ * Columns of a chat as known at the point: `r` revision cap, `c` recordedBy, `t` evaluation time.
+ * Which facts count is decided here, in SQL, so that every reader applies the same rule. The
+ * latest activity comes from the chat row when it counts at the point, else from chat_activity.
+ */
 export function chatColumns(r: string, c: string, t: string): string {
-  return `c.chat_id, c.user_id, c.incognito, ${ms('c.created_at')} AS created_at,
-    ${ms('c.registered_at')} AS registered_at, c.registered_revision::text AS registered_revision,
-    ${ms('c.deleted_at')} AS deleted_at, c.deleted_revision::text AS deleted_revision, c.flags,
-    (SELECT ${ms('max(a.at)')} FROM chat_activity a
-      WHERE a.chat_id = c.chat_id AND a.at <= ${t} AND a.revision <= ${r} AND a.recorded_at <= ${c}) AS last_activity_at`;
+  return `c.chat_id, c.user_id, c.incognito,
+    (c.registered_revision <= ${r} AND c.registered_at <= ${c}) AS registered,
+    CASE WHEN c.deleted_revision <= ${r} AND c.deleted_at <= ${c} THEN ${ms('c.deleted_at')} END AS deleted_at,
+    CASE WHEN c.flags <> '[]'::jsonb THEN
+      (SELECT coalesce(json_agg(${ms("(f->>'flaggedAt')::timestamptz")}), '[]'::json) FROM jsonb_array_elements(c.flags) f
+        WHERE f->>'type' = 'policy_violation' AND (f->>'revision')::bigint <= ${r} AND (f->>'flaggedAt')::timestamptz <= ${c})
+    END AS flagged_at,
+    CASE WHEN c.last_activity_at <= ${t} AND c.last_activity_revision <= ${r} AND c.last_activity_recorded_at <= ${c}
+      THEN ${ms('c.last_activity_at')}
+      ELSE (SELECT ${ms('max(a.at)')} FROM chat_activity a
+             WHERE a.chat_id = c.chat_id AND a.at <= ${t} AND a.revision <= ${r} AND a.recorded_at <= ${c})
+    END AS last_activity_at`;
 }
 
 export interface ChatRow {
   chat_id: string;
   user_id: string;
   incognito: boolean;
-  created_at: number;
-  registered_at: number;
-  registered_revision: string;
+  registered: boolean;
   deleted_at: number | null;
-  deleted_revision: string | null;
-  flags: { type: string; flaggedAt: string; revision: string }[];
+  flagged_at: number[] | null;
   last_activity_at: number | null;
 }
 
-/** Whether a fact recorded at (`revision`, `at`) counts at a read's cap. */
-export class CapFilter {
-  private readonly maxRevision: bigint;
-  private readonly recordedBy: number;
-
-  constructor(cap: ReadCap) {
-    this.maxRevision = BigInt(cap.revision);
-    this.recordedBy = cap.recordedBy === ANY_TIME ? Number.POSITIVE_INFINITY : Date.parse(cap.recordedBy);
-  }
-
-  counts(revision: string, at: number): boolean {
-    return at <= this.recordedBy && BigInt(revision) <= this.maxRevision;
-  }
-}
-
-/** The chat as known at the cap, or null when it was not registered yet. */
-export function toChatFacts(row: ChatRow, cap: CapFilter): ChatFacts | null {
-  if (!cap.counts(row.registered_revision, row.registered_at)) return null;
-  const deleted =
-    row.deleted_at !== null && row.deleted_revision !== null && cap.counts(row.deleted_revision, row.deleted_at) ? row.deleted_at : null;
-  const flaggedAt: number[] = [];
-  for (const f of row.flags) {
-    const at = Date.parse(f.flaggedAt);
-    if (f.type === 'policy_violation' && cap.counts(f.revision, at)) flaggedAt.push(at);
-  }
+/** The chat as known at the point, or null when it was not registered yet. */
+export function toChatFacts(row: ChatRow): ChatFacts | null {
+  if (!row.registered) return null;
   return {
     chatId: row.chat_id,
     userId: row.user_id,
     incognito: row.incognito,
-    deletedAt: deleted,
-    flaggedAt,
+    deletedAt: row.deleted_at,
+    flaggedAt: row.flagged_at ?? [],
     lastActivityAt: row.last_activity_at,
   };
 }
