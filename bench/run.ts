@@ -25,12 +25,12 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 // Configuration
 
 /**
- * Default number of chats. The scenario calls for 1,000,000; seeding goes through the service's
- * API (one audited transaction per chat), which on the 2-core reference machine runs at roughly
- * 1,000-1,500 chats/s, so the default is what seeds in about five minutes. Full size:
- * BENCH_CHATS=1000000 npm run bench.
+ * Default number of chats. The stream scenario calls for 1,000,000; seeding goes through the
+ * service's API (one audited transaction per chat), which on the 2-core reference machine ran at
+ * 360-630 chats/s, so 1,000,000 would take 25-45 minutes. The default is what seeds in about
+ * five minutes there. Full size: BENCH_CHATS=1000000 npm run bench.
  */
-const DEFAULT_CHATS = 300_000;
+const DEFAULT_CHATS = 200_000;
 const FULL_CHATS = 1_000_000;
 
 function envInt(name: string, fallback: number, min = 1): number {
@@ -60,7 +60,9 @@ const config = {
   pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   dbName: process.env.BENCH_DB || 'consent_bench',
   scenarios: new Set((process.env.BENCH_SCENARIOS || 'a,b,c,d,e').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
-  keepDb: process.env.BENCH_KEEP_DB === '1',
+  keepDb: process.env.BENCH_KEEP_DB === '1' || process.env.BENCH_REUSE_DB === '1',
+  /** Use the database a BENCH_KEEP_DB=1 run left, as it is: no creation, no seeding. */
+  reuseDb: process.env.BENCH_REUSE_DB === '1',
   cpuProf: process.env.BENCH_CPU_PROF === '1',
   /** Before each scenario, wait up to this long for other load on the machine to pass. */
   quietWaitS: envInt('BENCH_QUIET_WAIT', 120, 0),
@@ -145,7 +147,7 @@ interface Context {
   lastUserBaseline?: Measured;
 }
 
-type Measured = LoadResult & { cpuCores: Record<string, number> };
+type Measured = LoadResult & { cpuCores: Record<string, number>; cpuUsPerRequest: Record<string, number> | null };
 
 async function main() {
   const pgUrl = checkConfig();
@@ -155,10 +157,14 @@ async function main() {
 
   log('consent service bench');
   log(`  node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
-  log(
-    `  users ${fmt(config.users)} (every ${config.deniedEvery}th denies), chats ${fmt(config.chats)}` +
-      (config.chatsFromDefault ? ` (default; the full size is ${fmt(FULL_CHATS)}: BENCH_CHATS=${FULL_CHATS} npm run bench)` : ''),
-  );
+  if (config.reuseDb) {
+    log('  users and chats: as in the reused database (BENCH_REUSE_DB=1)');
+  } else {
+    log(
+      `  users ${fmt(config.users)} (every ${config.deniedEvery}th denies), chats ${fmt(config.chats)}` +
+        (config.chatsFromDefault ? ` (default; the full size is ${fmt(FULL_CHATS)}: BENCH_CHATS=${FULL_CHATS} npm run bench)` : ''),
+    );
+  }
   log(
     `  ${config.connections} connections, ${config.warmupS} s warm-up + ${config.durationS} s per run; pool ${config.poolSize}; ` +
       `batch ${fmt(config.batchSize)} ids x ${config.batchRuns}; scenarios ${[...config.scenarios].join(',')}`,
@@ -198,10 +204,17 @@ async function main() {
   try {
     // 1. Database and keys.
     const [{ version }] = await admin`SELECT current_setting('server_version') AS version`;
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${config.dbName} WITH (FORCE)`);
-    await admin.unsafe(`CREATE DATABASE ${config.dbName}`);
-    dbCreated = true;
-    log(`  PostgreSQL ${version}: database ${config.dbName} created`);
+    if (config.reuseDb) {
+      const [exists] = await admin`SELECT 1 AS one FROM pg_database WHERE datname = ${config.dbName}`;
+      if (!exists) throw new Error(`BENCH_REUSE_DB=1: there is no database ${config.dbName}; make one with BENCH_KEEP_DB=1 npm run bench`);
+      dbCreated = true;
+      log(`  PostgreSQL ${version}: reusing database ${config.dbName} as it is (BENCH_REUSE_DB=1; kept afterwards)`);
+    } else {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${config.dbName} WITH (FORCE)`);
+      await admin.unsafe(`CREATE DATABASE ${config.dbName}`);
+      dbCreated = true;
+      log(`  PostgreSQL ${version}: database ${config.dbName} created`);
+    }
 
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-key', alg: 'EdDSA', use: 'sig' };
@@ -250,42 +263,64 @@ async function main() {
     );
     children.push(baseline);
     await waitReady(baseline, '/healthz');
-    log(`  service pid ${service.pid} on 127.0.0.1:${service.port}; baseline pid ${baseline.pid} on 127.0.0.1:${baseline.port}`);
+    const idleRss = memoryOf(service.pid);
+    log(
+      `  service pid ${service.pid} on 127.0.0.1:${service.port} (RSS ${fmt(idleRss?.rssMiB, 0)} MiB when ready); ` +
+        `baseline pid ${baseline.pid} on 127.0.0.1:${baseline.port}`,
+    );
 
-    // 3. Seed through the API.
-    log('');
-    log('seeding through the service API');
-    const deadline = Date.now() + config.seedTimeoutS * 1000;
-    const writeHeaders = { authorization: `Bearer ${tokens.write}` };
-    const usersSeed = await seed('users', service.port, writeHeaders, config.users, config.seedConcurrency, (i) => ({
-      method: 'POST',
-      path: `/v1/users/${userId(i)}/terms-acceptances`,
-      body: JSON.stringify({
-        policyVersion: '2025-09-28',
-        surface: 'web',
-        trainingChoice: denies(i) ? 'denied' : 'granted',
-        plan: 'pro',
-        presentation: { trainingToggleDefault: true, trainingToggleShown: true, locale: 'en-US' },
-      }),
-      expect: [201],
-    }), deadline);
-    if (usersSeed.stoppedEarly) throw new Error(`seeding users did not finish within BENCH_SEED_TIMEOUT=${config.seedTimeoutS} s`);
-    log(`  users: ${fmt(usersSeed.done)} in ${usersSeed.seconds} s (${fmt(usersSeed.perSecond)}/s) via POST /v1/users/{id}/terms-acceptances`);
-    const chatsSeed = await seed('chats', service.port, writeHeaders, config.chats, config.seedConcurrency, (i) => ({
-      method: 'PUT',
-      path: `/v1/chats/${chatId(i)}`,
-      body: JSON.stringify({ userId: userId(ownerOf(i)) }),
-      expect: [200, 201],
-    }), deadline);
-    log(`  chats: ${fmt(chatsSeed.done)} in ${chatsSeed.seconds} s (${fmt(chatsSeed.perSecond)}/s) via PUT /v1/chats/{id}`);
-    if (chatsSeed.stoppedEarly) {
-      log(`  !! seeding stopped at BENCH_SEED_TIMEOUT=${config.seedTimeoutS} s: the scenarios run over ${fmt(chatsSeed.done)} chats, not ${fmt(config.chats)}`);
-    }
-    if (config.chatsFromDefault) {
-      log(
-        `  (default size; full ${fmt(FULL_CHATS)}-chat run: BENCH_CHATS=${FULL_CHATS} npm run bench, ` +
-          `about ${Math.ceil(FULL_CHATS / Math.max(1, chatsSeed.perSecond) / 60)} min of seeding at this rate)`,
-      );
+    // 3. Seed through the API (or take the counts of a reused database).
+    let usersSeed: SeedResult;
+    let chatsSeed: SeedResult;
+    if (config.reuseDb) {
+      const probe = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
+      const [counts] = await probe`SELECT (SELECT count(*) FROM users WHERE user_id LIKE 'bench-u-%')::int AS users,
+        (SELECT count(*) FROM chats WHERE chat_id LIKE 'bench-c-%')::int AS chats`;
+      await probe.end({ timeout: 5 });
+      if (counts.users !== config.users && process.env.BENCH_USERS) {
+        throw new Error(`BENCH_REUSE_DB=1: the database has ${counts.users} users, not BENCH_USERS=${config.users}`);
+      }
+      config.users = counts.users;
+      config.chats = counts.chats;
+      const none = (label: string, n: number): SeedResult => ({ label, requested: n, done: n, seconds: 0, perSecond: 0, stoppedEarly: false, retries: 0 });
+      usersSeed = none('users', counts.users);
+      chatsSeed = none('chats', counts.chats);
+      log(`  reused: ${fmt(counts.users)} users, ${fmt(counts.chats)} chats (no seeding)`);
+    } else {
+      log('');
+      log('seeding through the service API');
+      const deadline = Date.now() + config.seedTimeoutS * 1000;
+      const writeHeaders = { authorization: `Bearer ${tokens.write}` };
+      usersSeed = await seed('users', service.port, writeHeaders, config.users, config.seedConcurrency, (i) => ({
+        method: 'POST',
+        path: `/v1/users/${userId(i)}/terms-acceptances`,
+        body: JSON.stringify({
+          policyVersion: '2025-09-28',
+          surface: 'web',
+          trainingChoice: denies(i) ? 'denied' : 'granted',
+          plan: 'pro',
+          presentation: { trainingToggleDefault: true, trainingToggleShown: true, locale: 'en-US' },
+        }),
+        expect: [201],
+      }), deadline);
+      if (usersSeed.stoppedEarly) throw new Error(`seeding users did not finish within BENCH_SEED_TIMEOUT=${config.seedTimeoutS} s`);
+      log(`  users: ${fmt(usersSeed.done)} in ${usersSeed.seconds} s (${fmt(usersSeed.perSecond)}/s) via POST /v1/users/{id}/terms-acceptances`);
+      chatsSeed = await seed('chats', service.port, writeHeaders, config.chats, config.seedConcurrency, (i) => ({
+        method: 'PUT',
+        path: `/v1/chats/${chatId(i)}`,
+        body: JSON.stringify({ userId: userId(ownerOf(i)) }),
+        expect: [200, 201],
+      }), deadline);
+      log(`  chats: ${fmt(chatsSeed.done)} in ${chatsSeed.seconds} s (${fmt(chatsSeed.perSecond)}/s) via PUT /v1/chats/{id}`);
+      if (chatsSeed.stoppedEarly) {
+        log(`  !! seeding stopped at BENCH_SEED_TIMEOUT=${config.seedTimeoutS} s: the scenarios run over ${fmt(chatsSeed.done)} chats, not ${fmt(config.chats)}`);
+      }
+      if (config.chatsFromDefault) {
+        log(
+          `  (default size; full ${fmt(FULL_CHATS)}-chat run: BENCH_CHATS=${FULL_CHATS} npm run bench, ` +
+            `about ${Math.ceil(FULL_CHATS / Math.max(1, chatsSeed.perSecond) / 60)} min of seeding at this rate)`,
+        );
+      }
     }
 
     const bench = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
@@ -319,6 +354,7 @@ async function main() {
         log(`(waited ${quiet.waitedS} s for other load on the machine to pass)`);
       }
       const r = await SCENARIOS[s](ctx);
+      for (const row of r.rows) row.disturbed = quiet.busyCores >= QUIET_CORES;
       if (config.cpuProf) {
         await stopChild(ctx.service);
         log(`  cpu profile: bench/results/prof/${s}/`);
@@ -351,9 +387,17 @@ async function main() {
     );
     log('');
     log('targets');
-    log(table(['scenario', 'target', 'measured', 'result'], summary.map((r) => [r.label, r.target, r.measured, r.pass ? 'PASS' : 'FAIL'])));
+    log(
+      table(
+        ['scenario', 'target', 'measured', 'result'],
+        summary.map((r) => [r.label, r.target, r.measured, `${r.pass ? 'PASS' : 'FAIL'}${r.disturbed ? ' (disturbed)' : ''}`]),
+      ),
+    );
     const passed = summary.filter((r) => r.pass).length;
     log(`${passed}/${summary.length} targets met`);
+    if (summary.some((r) => r.disturbed)) {
+      log('!! "disturbed": other load was running on the machine before that scenario; its figures and result are not reliable');
+    }
     if (summary.some((r) => r.scenario === 'd')) {
       log('(d: one request in flight, so its req/s is 1000 / median ms and its ratio is baseline median / service median)');
     }
@@ -365,6 +409,7 @@ async function main() {
       machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), postgres: version },
       config: { ...config, scenarios: [...config.scenarios], chatsSeeded: chatsSeed.done, usersSeeded: usersSeed.done, cpuProf: config.cpuProf },
       targets: TARGETS,
+      serviceRssWhenReadyMiB: idleRss && round(idleRss.rssMiB, 1),
       seeding: { users: usersSeed, chats: chatsSeed, databaseMiB: round(Number(sizes.db) / 2 ** 20, 1), auditEvents: sizes.events },
       scenarios: results,
       /** Machine CPU busy (cores) with the bench idle, just before each scenario: other load. */
@@ -436,6 +481,8 @@ interface SummaryRow {
   target: string;
   measured: string;
   pass: boolean;
+  /** Other load was on the machine when the scenario started. */
+  disturbed?: boolean;
   table?: { service: Figures; baseline: Figures | null; ratio: number | null; p99Ratio: number | null };
 }
 
@@ -453,7 +500,20 @@ function describeLoad(name: string, r: LoadResult, cpu: Record<string, number>) 
       `  (${fmt(r.ok)} ok${bad ? `, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts` : ''})`,
   );
   log(`            cpu (cores): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const perReq = cpuPerRequest(r, cpu);
+  if (perReq) log(`            cpu per request: ${Object.entries(perReq).map(([k, v]) => `${k} ${v} µs`).join(', ')}`);
   if (bad) log(`            !! status codes: ${JSON.stringify(r.statusCodes)}`);
+}
+
+/**
+ * CPU microseconds per 2xx response: of the server process under test (service or baseline), and
+ * of everything else on the machine but the bench (PostgreSQL, plus whatever else was running).
+ */
+function cpuPerRequest(r: LoadResult, cpu: Record<string, number>): Record<string, number> | null {
+  if (r.reqPerS <= 0) return null;
+  const server = r.title.startsWith('baseline') ? cpu.baseline : cpu.service;
+  const us = (cores: number) => Math.round((cores / r.reqPerS) * 1e6);
+  return { [r.title.startsWith('baseline') ? 'baseline' : 'service']: us(server), other: us(cpu.other) };
 }
 
 async function measure(ctx: Context, name: string, spec: Parameters<typeof runLoad>[0]): Promise<Measured> {
@@ -461,7 +521,7 @@ async function measure(ctx: Context, name: string, spec: Parameters<typeof runLo
   const r = await runLoad(spec);
   const cpu = meter.stop();
   describeLoad(name, r, cpu);
-  return { ...r, cpuCores: cpu };
+  return { ...r, cpuCores: cpu, cpuUsPerRequest: cpuPerRequest(r, cpu) };
 }
 
 /** A request path rotating over `n` ids in a fixed shuffled order, shared by all connections. */
@@ -704,7 +764,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
     );
     log(
       `  service RSS: ${fmt(before?.rssMiB, 0)} MiB before, peak ${fmt(peakRssMiB, 0)} MiB during (${samples} samples), ` +
-        `VmHWM ${fmt(after?.hwmMiB, 0)} MiB (peak since the process started, seeding included)`,
+        `VmHWM ${fmt(after?.hwmMiB, 0)} MiB (peak since the service started: seeding and earlier scenarios included)`,
     );
     log(`            cpu (cores): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     log(`  first line ${res.firstLine}`);

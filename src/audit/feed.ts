@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { readAtPoint, VISIBLE_WATERMARK } from '../db/point.js';
+import { CAP, readAtPoint } from '../db/point.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AuditEvent } from './hash.js';
 
@@ -16,7 +16,6 @@ interface EventRow {
   request_id: string;
   prev_hash: string;
   hash: string;
-  wm: string | null;
 }
 
 /** The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them. */
@@ -49,15 +48,11 @@ export class AuditFeed {
 
   /** One user's events in revision order; `nextCursor` is null once there are no more. */
   async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
-    const { result } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
-      const rows = await this.db.query<EventRow>(
-        `SELECT ${columns}, ${VISIBLE_WATERMARK} AS wm FROM (SELECT 1) one
-           LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE user_id = $1 AND revision > $2::bigint AND revision <= $3::bigint
-                               ORDER BY revision LIMIT $4) e ON true`,
-        [userId, after, cap.revision, limit],
-      );
-      return { result: rows.filter((r) => r.revision !== null), visibleRevision: rows[0].wm };
-    });
+    const { rows: result } = await readAtPoint<EventRow>(this.db, { kind: 'now' }, now, (cap) => ({
+      text: `SELECT ${columns} FROM audit_events
+              WHERE user_id = $1 AND revision <= ${CAP} AND revision > $3::bigint ORDER BY audit_events.revision LIMIT $4`,
+      params: [userId, cap.revision, after, limit],
+    }));
     if (result.length === 0) {
       const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
       if (known.length === 0) throw notFound(`user ${userId} is not known`);
@@ -74,16 +69,12 @@ export class AuditFeed {
    * not full, so that gaps left by abandoned revisions are stepped over once and for all.
    */
   async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
-    const { result, point } = await readAtPoint(this.db, { kind: 'now' }, now, async (cap) => {
-      const rows = await this.db.query<EventRow>(
-        `SELECT ${columns}, ${VISIBLE_WATERMARK} AS wm FROM (SELECT 1) one
-           LEFT JOIN LATERAL (SELECT * FROM audit_events WHERE revision > $1::bigint AND revision <= $2::bigint
-                                AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-                               ORDER BY revision LIMIT $4) e ON true`,
-        [after, cap.revision, types, limit],
-      );
-      return { result: rows.filter((r) => r.revision !== null), visibleRevision: rows[0].wm };
-    });
+    const { rows: result, point } = await readAtPoint<EventRow>(this.db, { kind: 'now' }, now, (cap) => ({
+      text: `SELECT ${columns} FROM audit_events
+              WHERE revision > $1::bigint AND revision <= ${CAP} AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+              ORDER BY audit_events.revision LIMIT $4`,
+      params: [after, cap.revision, types, limit],
+    }));
     const items = result.map(toAuditEvent);
     if (items.length === limit) return { items, nextCursor: items[items.length - 1].revision };
     if (BigInt(point.revision) < BigInt(after)) {

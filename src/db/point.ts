@@ -1,5 +1,5 @@
 import { badRequest, unavailable } from '../errors.js';
-import type { Queryable } from './client.js';
+import type { Database, Queryable } from './client.js';
 
 /**
  * The point a read is evaluated at. Facts count when their revision is <= `revision` and, for an
@@ -18,68 +18,64 @@ export type PointRequest =
   | { kind: 'asOf'; at: number; where?: string }
   | { kind: 'atRevision'; revision: string; where?: string };
 
-/** Parameters of a read before its revision is known: the cap is the largest revision there is. */
+/**
+ * What a point read's SQL is given. The revision cap is always parameter `$2`, written in the SQL
+ * as `CAP`: when it is null the statement takes the settled revision its connection has just
+ * computed (see `Database.settledQuery`).
+ */
 export interface ReadCap {
-  revision: string;
+  /** The revision cap, or null for "the revision settled just before this statement". */
+  revision: string | null;
   at: number;
   /** ISO time facts must be recorded at or before (ANY_TIME when any). */
   recordedBy: string;
 }
 
-/**
- * The newest revision the calling statement's rows are complete at, or NULL when a writer of this
- * database was in flight in its snapshot (docs/decisions/0001). Written out in each statement rather
- * than called as the SQL function of the same name: PostgreSQL plans a non-inlined SQL function's
- * body again on every call, which cost more than the rest of a point read.
- */
-export const VISIBLE_WATERMARK = `(CASE WHEN NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()))
-      OR consent_snapshot_complete(pg_current_snapshot())
-    THEN greatest(coalesce((SELECT max(revision) FROM audit_events), 0), coalesce((SELECT max(revision) FROM chat_activity), 0))
-  END)::text`;
+/** The revision cap in a point read's SQL: parameter $2, or the settled revision when it is null. */
+export const CAP = `coalesce($2::bigint, current_setting('consent.settled_revision', true)::bigint)`;
 
 export const NO_REVISION_CAP = '9223372036854775807';
 /** Stands for "recorded at any time" (drivers do not all pass 'infinity' through). */
 export const ANY_TIME = '9999-12-31T23:59:59.999Z';
-const SETTLE_WAIT_MS = 5_000;
+export const SETTLE_WAIT_MS = 5_000;
+
+/** Runs `consent_settled_revision` and keeps its result for the next statement of the connection. */
+export const SETTLE_SQL = `SELECT set_config('consent.settled_revision', consent_settled_revision(${SETTLE_WAIT_MS})::text, false) AS r`;
+
+export function settleFailed(err: unknown): never {
+  if ((err as { code?: string }).code === '55P03') throw unavailable('recent writes have not settled yet; retry');
+  throw err;
+}
 
 /**
- * How a read finds its revision: every query that supports point reads returns
- * `VISIBLE_WATERMARK` computed in the same statement. When the statement's snapshot had
- * no transaction in flight, that is the revision its rows are complete at (one round trip).
- * Otherwise the read waits for the revisions taken so far to settle and runs again capped at them.
+ * Reads at a point (docs/decisions/0001). For "now" and `asOf`, the revisions taken so far are
+ * settled first (every writer that could still commit one has ended) and the read runs after, in
+ * a statement whose snapshot therefore holds every fact up to that revision: on PostgreSQL both go
+ * in one round trip. `atRevision` settles, checks the revision exists and finds its time first.
  */
 export async function readAtPoint<T>(
-  db: Queryable,
+  db: Database,
   request: PointRequest,
   now: number,
-  read: (cap: ReadCap) => Promise<{ result: T; visibleRevision: string | null }>,
-): Promise<{ result: T; point: Point }> {
+  query: (cap: ReadCap) => { text: string; params: unknown[] },
+): Promise<{ rows: T[]; point: Point }> {
   if (request.kind === 'atRevision') {
     const { revision, at } = await settleRevision(db, request.revision, request.where);
-    const { result } = await read({ revision, at, recordedBy: ANY_TIME });
-    return { result, point: { revision, at, recordedBy: null } };
+    const { text, params } = query({ revision, at, recordedBy: ANY_TIME });
+    return { rows: await db.query<T>(text, params), point: { revision, at, recordedBy: null } };
   }
-  const at = request.kind === 'asOf' ? request.at : now;
   if (request.kind === 'asOf') notInFuture(request, now);
+  const at = request.kind === 'asOf' ? request.at : now;
   const recordedBy = request.kind === 'asOf' ? new Date(request.at).toISOString() : ANY_TIME;
-  const first = await read({ revision: NO_REVISION_CAP, at, recordedBy });
-  if (first.visibleRevision !== null) {
-    return { result: first.result, point: { revision: first.visibleRevision, at, recordedBy: request.kind === 'asOf' ? request.at : null } };
-  }
-  const revision = await settledRevision(db);
-  const second = await read({ revision, at, recordedBy });
-  return { result: second.result, point: { revision, at, recordedBy: request.kind === 'asOf' ? request.at : null } };
+  const { text, params } = query({ revision: null, at, recordedBy });
+  const { settled, rows } = await db.settledQuery<T>(text, params).catch(settleFailed);
+  return { rows, point: { revision: settled, at, recordedBy: request.kind === 'asOf' ? request.at : null } };
 }
 
 /** The newest revision taken, once every revision up to it has committed or been abandoned. */
 export async function settledRevision(db: Queryable): Promise<string> {
-  try {
-    const rows = await db.query<{ r: string }>('SELECT consent_settled_revision($1)::text AS r', [SETTLE_WAIT_MS]);
-    return rows[0].r;
-  } catch (err) {
-    if ((err as { code?: string }).code === '55P03') throw unavailable('recent writes have not settled yet; retry');
-    throw err;
-  }
+  const rows = await db.query<{ r: string }>('SELECT consent_settled_revision($1)::text AS r', [SETTLE_WAIT_MS]).catch(settleFailed);
+  return rows[0].r;
 }
 
 /**
@@ -87,36 +83,22 @@ export async function settledRevision(db: Queryable): Promise<string> {
  * recording time among the facts up to it, so that the same revision always gives the same answer.
  */
 export async function settleRevision(db: Queryable, revision: string, where = 'query'): Promise<{ revision: string; at: number }> {
-  const rows = await db.query<{ wm: string | null; at: number | null }>(
-    `SELECT ${VISIBLE_WATERMARK} AS wm,
-            (extract(epoch FROM greatest(
-              (SELECT occurred_at FROM audit_events WHERE revision <= $1 ORDER BY revision DESC LIMIT 1),
-              (SELECT recorded_at FROM chat_activity WHERE revision <= $1 ORDER BY revision DESC LIMIT 1))) * 1000)::float8 AS at`,
+  const newest = await settledRevision(db);
+  if (BigInt(revision) > BigInt(newest)) {
+    throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest}`, [
+      { path: `${where}.atRevision`, message: `must be at most ${newest}` },
+    ]);
+  }
+  const rows = await db.query<{ at: number | null }>(
+    `SELECT (extract(epoch FROM greatest(
+       (SELECT occurred_at FROM audit_events WHERE revision <= $1 ORDER BY revision DESC LIMIT 1),
+       (SELECT recorded_at FROM chat_activity WHERE revision <= $1 ORDER BY revision DESC LIMIT 1))) * 1000)::float8 AS at`,
     [revision],
   );
-  let { wm, at } = rows[0];
-  if (wm === null || BigInt(wm) < BigInt(revision)) {
-    const newest = await settledRevision(db);
-    if (BigInt(revision) > BigInt(newest)) {
-      throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest}`, [
-        { path: `${where}.atRevision`, message: `must be at most ${newest}` },
-      ]);
-    }
-    if (wm === null || BigInt(wm) < BigInt(revision)) {
-      // Facts up to the revision may have committed since the first statement: read the time again.
-      const again = await db.query<{ at: number | null }>(
-        `SELECT (extract(epoch FROM greatest(
-           (SELECT occurred_at FROM audit_events WHERE revision <= $1 ORDER BY revision DESC LIMIT 1),
-           (SELECT recorded_at FROM chat_activity WHERE revision <= $1 ORDER BY revision DESC LIMIT 1))) * 1000)::float8 AS at`,
-        [revision],
-      );
-      at = again[0].at;
-    }
-  }
-  return { revision, at: at ?? 0 };
+  return { revision, at: rows[0].at ?? 0 };
 }
 
-/** Parses the `asOf` / `atRevision` query parameters of a read. */
+/** Parses the `asOf` / `atRevision` parameters of a read. */
 export function pointRequest(query: { asOf?: string; atRevision?: string }, where = 'query'): PointRequest {
   if (query.asOf !== undefined && query.atRevision !== undefined) {
     throw badRequest('asOf and atRevision cannot be used together', [
@@ -141,7 +123,6 @@ export async function resolvePoint(db: Queryable, request: PointRequest, now: nu
     return { revision, at, recordedBy: null };
   }
   if (request.kind === 'asOf') notInFuture(request, now);
-  const rows = await db.query<{ wm: string | null }>(`SELECT ${VISIBLE_WATERMARK} AS wm`);
-  const revision = rows[0].wm ?? (await settledRevision(db));
+  const revision = await settledRevision(db);
   return request.kind === 'asOf' ? { revision, at: request.at, recordedBy: request.at } : { revision, at: now, recordedBy: null };
 }

@@ -14,30 +14,34 @@ export function decideEligibility(
   if (chat === null || consent === null) {
     return { chatId, userId: chat?.userId ?? null, eligible: false, reason: 'chat_not_found', policyVersion: null, consentSince: null, retentionUntil: null };
   }
-  const policy = consent.policy;
-  const result = (reason: Reason, eligible = false): Decision => ({
+  const reason = firstMatchingRow(chat, consent, t);
+  return {
     chatId,
     userId: chat.userId,
-    eligible,
+    eligible: reason === 'user_choice' || reason === 'default_after_deadline',
     reason,
-    policyVersion: policy?.version ?? null,
+    policyVersion: consent.policy?.version ?? null,
     consentSince: consent.consentSince,
     retentionUntil: retentionUntil(reason, chat, consent),
-  });
+  };
+}
 
-  if (chat.deletedAt !== null && chat.deletedAt <= t) return result('chat_deleted');
-  if (chat.incognito) return result('incognito');
-  if (consent.plan === null) return result('plan_unknown');
-  if (!CONSUMER_PLANS.has(consent.plan)) return result('commercial_plan');
-  if (policy === null) return result('no_policy_in_effect');
-  if (consent.basis === 'user_choice' && consent.effective === 'denied') return result('opted_out');
-  if (consent.basis === 'undecided') return result('undecided');
-  if (consent.basis === 'default_after_deadline' && consent.effective === 'denied') return result('default_denied');
+/** Rows 2 to 11 of the table, in order, for a registered chat; the eligible reasons otherwise. */
+function firstMatchingRow(chat: ChatFacts, consent: ConsentState, t: number): Reason {
+  const policy = consent.policy;
+  if (chat.deletedAt !== null && chat.deletedAt <= t) return 'chat_deleted';
+  if (chat.incognito) return 'incognito';
+  if (consent.plan === null) return 'plan_unknown';
+  if (!CONSUMER_PLANS.has(consent.plan)) return 'commercial_plan';
+  if (policy === null) return 'no_policy_in_effect';
+  if (consent.basis === 'user_choice' && consent.effective === 'denied') return 'opted_out';
+  if (consent.basis === 'undecided') return 'undecided';
+  if (consent.basis === 'default_after_deadline' && consent.effective === 'denied') return 'default_denied';
   // Granted from here on, so consentSince is set.
   const last = chat.lastActivityAt;
-  if (last === null || consent.consentSince === null || last < consent.consentSince) return result('predates_consent');
-  if (t > last + policy.retention.grantedDays * DAY_MS) return result('retention_expired');
-  return result(consent.basis === 'user_choice' ? 'user_choice' : 'default_after_deadline', true);
+  if (last === null || consent.consentSince === null || last < consent.consentSince) return 'predates_consent';
+  if (t > last + policy.retention.grantedDays * DAY_MS) return 'retention_expired';
+  return consent.basis === 'user_choice' ? 'user_choice' : 'default_after_deadline';
 }
 
 /**

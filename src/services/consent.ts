@@ -1,7 +1,7 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ANY_TIME, NO_REVISION_CAP, readAtPoint, VISIBLE_WATERMARK, type Point, type PointRequest } from '../db/point.js';
+import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest } from '../db/point.js';
 import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { policiesJson, toPolicy, toUserFacts, userFactsJson, type FactRow, type PolicyRow } from './facts.js';
@@ -96,16 +96,14 @@ interface UserReadRow {
   facts: FactRow[];
   policies: PolicyRow[];
   terms: { revision: string; at: number; data: Record<string, unknown> } | null;
-  wm: string | null;
 }
 
 const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at,
-    ${userFactsJson('u.user_id', '$2::bigint', '$3::timestamptz')} AS facts,
-    ${policiesJson('$2::bigint', '$3::timestamptz')} AS policies,
+    ${userFactsJson('u.user_id', CAP, '$3::timestamptz')} AS facts,
+    ${policiesJson(CAP, '$3::timestamptz')} AS policies,
     (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
-       FROM audit_events WHERE user_id = u.user_id AND type = 'terms.accepted' AND revision <= $2::bigint AND occurred_at <= $3::timestamptz
-      ORDER BY revision DESC LIMIT 1) AS terms,
-    ${VISIBLE_WATERMARK} AS wm
+       FROM audit_events WHERE user_id = u.user_id AND type = 'terms.accepted' AND revision <= ${CAP} AND occurred_at <= $3::timestamptz
+      ORDER BY revision DESC LIMIT 1) AS terms
   FROM users u WHERE u.user_id = $1`;
 
 /** The user's facts, the policies and the latest acceptance, read as the write begins. */
@@ -115,11 +113,12 @@ const writeColumns = `${userFactsJson('$1', `'${NO_REVISION_CAP}'::bigint`, `'${
      FROM audit_events WHERE user_id = $1 AND type = 'terms.accepted' ORDER BY revision DESC LIMIT 1) AS terms`;
 
 async function readUser(db: Database, userId: string, request: PointRequest, now: number) {
-  const { result, point } = await readAtPoint(db, request, now, async (cap) => {
-    const rows = await db.query<UserReadRow>(userReadSql, [userId, cap.revision, cap.recordedBy]);
-    return { result: rows[0] ?? null, visibleRevision: rows[0]?.wm ?? null };
-  });
-  if (result === null) throw notFound(`user ${userId} is not known`);
+  const { rows, point } = await readAtPoint<UserReadRow>(db, request, now, (cap) => ({
+    text: userReadSql,
+    params: [userId, cap.revision, cap.recordedBy],
+  }));
+  const result = rows[0];
+  if (result === undefined) throw notFound(`user ${userId} is not known`);
   const facts = toUserFacts(result.facts);
   const state = consentAt(facts, result.policies.map(toPolicy), point.at);
   return { row: result, facts, state, point };

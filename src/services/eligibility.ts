@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { ANY_TIME, readAtPoint, resolvePoint, VISIBLE_WATERMARK, type Point, type PointRequest, type ReadCap } from '../db/point.js';
+import { ANY_TIME, CAP, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import {
   USER_FACT_TYPES,
@@ -42,28 +42,27 @@ function decisionView(d: Decision, point: Point): DecisionView {
   };
 }
 
-const CAP = ['$2::bigint', '$3::timestamptz', '$4::timestamptz'] as const;
+/** Revision cap, recordedBy, evaluation time: parameters $2 to $4 of every statement here. */
+const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
 
-const singleSql = `SELECT ${chatColumns(...CAP)},
-    ${userFactsJson('c.user_id', CAP[0], CAP[1])} AS facts,
-    ${policiesJson(CAP[0], CAP[1])} AS policies,
-    ${VISIBLE_WATERMARK} AS wm
+const singleSql = `SELECT ${chatColumns(...P)},
+    ${userFactsJson('c.user_id', P[0], P[1])} AS facts,
+    ${policiesJson(P[0], P[1])} AS policies
   FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
 
-const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...CAP)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
+const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
   SELECT (SELECT coalesce(json_agg(c), '[]'::json) FROM c) AS chats,
     (SELECT coalesce(json_object_agg(f.user_id, f.facts), '{}'::json) FROM (
        SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
            'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
          FROM audit_events e
         WHERE e.user_id IN (SELECT DISTINCT user_id FROM c) AND ${USER_FACT_TYPES.replace('type', 'e.type')}
-          AND e.revision <= ${CAP[0]} AND e.occurred_at <= ${CAP[1]}
+          AND e.revision <= ${P[0]} AND e.occurred_at <= ${P[1]}
         GROUP BY e.user_id) f) AS facts,
-    ${policiesJson(CAP[0], CAP[1])} AS policies,
-    ${VISIBLE_WATERMARK} AS wm`;
+    ${policiesJson(P[0], P[1])} AS policies`;
 
-const pageSql = `SELECT ${chatColumns(...CAP)} FROM chats c
-  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${CAP[0]} AND c.registered_at <= ${CAP[1]}
+const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
+  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
   ORDER BY c.chat_id LIMIT $5`;
 
 const usersFactsSql = `SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
@@ -79,13 +78,13 @@ class Decider {
   private readonly states = new Map<string, ConsentState>();
   constructor(
     private readonly policies: Policy[],
-    private readonly cap: ReadCap,
+    private readonly at: number,
   ) {}
 
   consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
     let state = this.states.get(userId);
     if (state === undefined) {
-      state = consentAt(toUserFacts(facts() ?? []), this.policies, this.cap.at);
+      state = consentAt(toUserFacts(facts() ?? []), this.policies, this.at);
       this.states.set(userId, state);
     }
     return state;
@@ -94,7 +93,7 @@ class Decider {
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
     const chat = row ? toChatFacts(row) : null;
     const consent = chat ? this.consentOf(chat.userId, facts) : null;
-    return decideEligibility(chatId, chat, consent, this.cap.at);
+    return decideEligibility(chatId, chat, consent, this.at);
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
@@ -117,28 +116,22 @@ export class EligibilityService {
   constructor(private readonly db: Database) {}
 
   async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    type Row = ChatRow & { facts: FactRow[]; policies: PolicyRow[]; wm: string | null };
-    const { result, point } = await readAtPoint(this.db, request, now, async (cap) => {
-      const rows = await this.db.query<Row>(singleSql, [chatId, ...capParams(cap)]);
-      return { result: { row: rows[0], cap }, visibleRevision: rows[0].wm };
-    });
-    const { row, cap } = result;
-    const decider = new Decider(row.policies.map(toPolicy), cap);
+    type Row = ChatRow & { facts: FactRow[]; policies: PolicyRow[] };
+    const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: singleSql, params: [chatId, ...capParams(cap)] }));
+    const row = rows[0];
+    const decider = new Decider(row.policies.map(toPolicy), point.at);
     const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts);
     return decisionView(decision, point);
   }
 
   /** Any number of ids (duplicates too) answered at one point in one statement. */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
-    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies: PolicyRow[]; wm: string | null };
+    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies: PolicyRow[] };
     const unique = [...new Set(chatIds)];
-    const { result, point } = await readAtPoint(this.db, request, now, async (cap) => {
-      const rows = await this.db.query<Row>(batchSql, [unique, ...capParams(cap)]);
-      return { result: { row: rows[0], cap }, visibleRevision: rows[0].wm };
-    });
-    const { row, cap } = result;
+    const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
+    const row = rows[0];
     const byId = new Map(row.chats.map((c) => [c.chat_id, c]));
-    const decider = new Decider(row.policies.map(toPolicy), cap);
+    const decider = new Decider(row.policies.map(toPolicy), point.at);
     const results = chatIds.map((id) => decisionView(decider.decide(id, byId.get(id), () => row.facts[byId.get(id)!.user_id]), point));
     return { asOf: new Date(point.at).toISOString(), revision: point.revision, results };
   }
@@ -160,7 +153,7 @@ export class EligibilityService {
       cap.revision,
       cap.recordedBy,
     ]);
-    const decider = new Decider(policyRows[0].policies.map(toPolicy), cap);
+    const decider = new Decider(policyRows[0].policies.map(toPolicy), point.at);
     const pageSize = options.pageSize ?? 5_000;
     const fetchPage = (after: string) => this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
