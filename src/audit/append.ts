@@ -23,6 +23,17 @@ export interface NewEvent {
 
 export const POLICY_CHAIN = 'policies';
 
+/** An entry of `users.facts`. */
+export interface UserFactRow {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  at: number;
+}
+
+/** Event types the consent state is folded from, kept on the user's row as well (`users.facts`). */
+export const USER_FACT_TYPES: ReadonlySet<string> = new Set(['user.plan_changed', 'consent.choice_recorded']);
+
 /**
  * Appends events to one hash chain inside the caller's transaction. The chain head was locked when
  * the write began (`beginWrite`), so concurrent writers of the same chain queue instead of forking it.
@@ -99,10 +110,15 @@ export class ChainAppender {
         params,
       );
     } else {
+      const facts = built
+        .filter((e) => USER_FACT_TYPES.has(e.type))
+        .map((e) => ({ seq: Number(e.revision), type: e.type, data: e.data, at: this.ctx.now.getTime() }));
       await this.tx.query(
         `WITH ins AS (${insert}) UPDATE users SET head_hash = $13, head_revision = $14::bigint,
-           created_revision = coalesce(created_revision, ($1::text[])[1]::bigint) WHERE user_id = $8`,
-        params,
+           created_revision = coalesce(created_revision, ($1::text[])[1]::bigint),
+           facts = CASE WHEN $15::text = '[]' THEN facts ELSE facts || $15::text::jsonb END
+         WHERE user_id = $8`,
+        [...params, JSON.stringify(facts)],
       );
     }
     this.appended.push(...built);
@@ -114,9 +130,9 @@ export interface BeginOptions {
   /** Revisions to take in the same statement, for the events the write will append. */
   reserve?: number;
   /**
-   * More columns to read in the same statement, e.g. the user's facts. `$1` is the user id. They
-   * are read with the statement's snapshot: when the lock had to wait for another writer of the
-   * same user they may predate its commit, which `fresh` tells.
+   * More columns to read in the same statement. `$1` is the user id. They are read with the
+   * statement's snapshot, which can predate the commit of a writer this one waited for; the user's
+   * own row (`facts`, `created_at`) is returned as it is once the lock is held.
    */
   columns?: string;
 }
@@ -130,14 +146,13 @@ export async function beginUserWrite<T extends object = object>(
   ctx: WriteContext,
   userId: string,
   options: BeginOptions = {},
-): Promise<{ chain: ChainAppender; row: T & { fresh: boolean; created_at: number } }> {
-  const rows = await tx.query<T & { head_hash: string; fresh: boolean; created_at: number; reserved: string[] }>(
+): Promise<{ chain: ChainAppender; row: T & { created_at: number; facts: UserFactRow[] } }> {
+  const rows = await tx.query<T & { head_hash: string; created_at: number; facts: UserFactRow[]; reserved: string[] }>(
     `WITH w AS (SELECT consent_begin_write()),
      u AS (INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
            ON CONFLICT (user_id) DO UPDATE SET head_hash = users.head_hash
-           RETURNING head_hash, head_revision, created_at)
-     SELECT u.head_hash, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at,
-       (SELECT max(revision) FROM audit_events WHERE user_id = $1) IS NOT DISTINCT FROM u.head_revision AS fresh,
+           RETURNING head_hash, created_at, facts)
+     SELECT u.head_hash, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
        ARRAY(SELECT nextval('revision_seq')::text FROM generate_series(1, $4::int)) AS reserved
        ${options.columns ? `, ${options.columns}` : ''}
      FROM u`,

@@ -57,6 +57,11 @@ export const users = pgTable('users', {
   createdRevision: bigint('created_revision', { mode: 'bigint' }),
   headHash: text('head_hash').notNull(),
   headRevision: bigint('head_revision', { mode: 'bigint' }),
+  /**
+   * The user's consent facts (plan changes and choices) as `[{ seq, type, data, at }]`, appended
+   * with their audit events: what the consent state is folded from, in one row.
+   */
+  facts: jsonb('facts').notNull().default(sql`'[]'::jsonb`),
 });
 
 /** Heads of chains that belong to no user (policies). */

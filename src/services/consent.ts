@@ -4,7 +4,7 @@ import type { Database, Queryable } from '../db/client.js';
 import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest } from '../db/point.js';
 import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
-import { policiesJson, toPolicy, toUserFacts, userFactsJson, type FactRow, type PolicyRow } from './facts.js';
+import { POLICIES_REVISION, PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -70,10 +70,9 @@ export function consentView(userId: string, state: ConsentState, at: number, rev
  * plan and choices, and the policies). Time alone can change the representation (a deadline
  * passing) but not the choice it stands for.
  */
-export function consentEtag(facts: readonly UserFact[], policies: readonly PolicyRow[]): string {
-  let newest = 0n;
+export function consentEtag(facts: readonly UserFact[], policiesRevision: bigint): string {
+  let newest = policiesRevision;
   for (const f of facts) if (BigInt(f.seq) > newest) newest = BigInt(f.seq);
-  for (const p of policies) if (BigInt(p.revision) > newest) newest = BigInt(p.revision);
   return `"${newest}"`;
 }
 
@@ -94,74 +93,78 @@ interface UserReadRow {
   user_id: string;
   created_at: number;
   facts: FactRow[];
-  policies: PolicyRow[];
-  terms: { revision: string; at: number; data: Record<string, unknown> } | null;
+  policies_rev: string | null;
+  terms?: { revision: string; at: number; data: Record<string, unknown> } | null;
 }
 
-const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at,
-    ${userFactsJson('u.user_id', CAP, '$3::timestamptz')} AS facts,
-    ${policiesJson(CAP, '$3::timestamptz')} AS policies,
-    (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
-       FROM audit_events WHERE user_id = u.user_id AND type = 'terms.accepted' AND revision <= ${CAP} AND occurred_at <= $3::timestamptz
-      ORDER BY revision DESC LIMIT 1) AS terms
+const latestTerms = (cap: string, recordedBy: string) => `(SELECT json_build_object('revision', revision::text,
+      'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
+     FROM audit_events WHERE user_id = $1 AND type = 'terms.accepted' AND revision <= ${cap} AND occurred_at <= ${recordedBy}
+    ORDER BY revision DESC LIMIT 1)`;
+
+// The cap and recordedBy are filtered in JS (users.facts), and only echoed here.
+const consentReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
+    ${POLICIES_REVISION} AS policies_rev, ${CAP}::text AS cap, $3::timestamptz AS recorded_by
   FROM users u WHERE u.user_id = $1`;
 
-/** The user's facts, the policies and the latest acceptance, read as the write begins. */
-const writeColumns = `${userFactsJson('$1', `'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS facts,
-  ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies,
-  (SELECT json_build_object('revision', revision::text, 'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
-     FROM audit_events WHERE user_id = $1 AND type = 'terms.accepted' ORDER BY revision DESC LIMIT 1) AS terms`;
-
-async function readUser(db: Database, userId: string, request: PointRequest, now: number) {
-  const { rows, point } = await readAtPoint<UserReadRow>(db, request, now, (cap) => ({
-    text: userReadSql,
-    params: [userId, cap.revision, cap.recordedBy],
-  }));
-  const result = rows[0];
-  if (result === undefined) throw notFound(`user ${userId} is not known`);
-  const facts = toUserFacts(result.facts);
-  const state = consentAt(facts, result.policies.map(toPolicy), point.at);
-  return { row: result, facts, state, point };
-}
+const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
+    ${POLICIES_REVISION} AS policies_rev, ${latestTerms(CAP, '$3::timestamptz')} AS terms
+  FROM users u WHERE u.user_id = $1`;
 
 export class ConsentService {
-  constructor(private readonly db: Database) {}
+  private readonly policies: PolicyCache;
+
+  constructor(private readonly db: Database) {
+    this.policies = new PolicyCache(db);
+  }
+
+  private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
+    const { rows, point } = await readAtPoint<UserReadRow>(this.db, request, now, (cap) => ({
+      text: withTerms ? userReadSql : consentReadSql,
+      params: [userId, cap.revision, cap.recordedBy],
+    }));
+    const row = rows[0];
+    if (row === undefined) throw notFound(`user ${userId} is not known`);
+    const facts = userFactsAt(row.facts, point.revision, point.recordedBy);
+    const { policies, revision: policiesRevision } = await this.policies.at(row.policies_rev, point.revision, point.recordedBy);
+    const state = consentAt(facts, policies, point.at);
+    return { row, facts, state, point, etag: consentEtag(facts, policiesRevision) };
+  }
 
   async getConsent(userId: string, request: PointRequest, now: number): Promise<{ view: ConsentView; etag: string }> {
-    const { row, facts, state, point } = await readUser(this.db, userId, request, now);
-    return { view: consentView(userId, state, point.at, point.revision), etag: consentEtag(facts, row.policies) };
+    const { state, point, etag } = await this.read(userId, request, now, false);
+    return { view: consentView(userId, state, point.at, point.revision), etag };
   }
 
   async getUser(userId: string, request: PointRequest, now: number): Promise<UserView> {
-    const { row, state, point } = await readUser(this.db, userId, request, now);
-    return this.userView(row.user_id, row.created_at, state, point, row.terms);
+    const { row, state, point } = await this.read(userId, request, now, true);
+    return this.userView(row.user_id, row.created_at, state, point, row.terms ?? null);
   }
 
-  private userView(userId: string, createdAt: number, state: ConsentState, point: Point, terms: UserReadRow['terms']): UserView {
+  private userView(userId: string, createdAt: number, state: ConsentState, point: Point, terms: UserReadRow['terms'] | null): UserView {
     return {
       userId,
       plan: state.plan,
       createdAt: new Date(createdAt).toISOString(),
       trainingConsent: consentView(userId, state, point.at, point.revision),
       latestTermsAcceptance:
-        terms === null ? null : acceptanceView({ revision: terms.revision, userId, occurredAt: new Date(terms.at).toISOString(), data: terms.data }),
+        terms == null ? null : acceptanceView({ revision: terms.revision, userId, occurredAt: new Date(terms.at).toISOString(), data: terms.data }),
       revision: point.revision,
     };
   }
 
   /**
-   * Begins a write about the user and reads what its response is built from, in one statement.
-   * If another writer of the same user committed while this one waited for the lock, the facts
-   * read may be older than it: they are read again, now that the lock is held.
+   * Begins a write about the user: the chain head locked, and in the same statement the user's
+   * facts as they are once the lock is held (the row the upsert returns is the latest version).
    */
   private async begin(tx: Queryable, ctx: WriteContext, userId: string, reserve: number) {
-    const { chain, row } = await beginUserWrite<UserReadRow>(tx, ctx, userId, { reserve, columns: writeColumns });
-    let current: UserReadRow = row;
-    if (!row.fresh) {
-      const rows = await tx.query<UserReadRow>(userReadSql, [userId, NO_REVISION_CAP, ANY_TIME]);
-      current = rows[0];
-    }
-    return { chain, row: current, facts: toUserFacts(current.facts), policies: current.policies };
+    const { chain, row } = await beginUserWrite<{ facts: FactRow[]; policies_rev: string | null }>(tx, ctx, userId, {
+      reserve,
+      columns: `${POLICIES_REVISION} AS policies_rev`,
+    });
+    const facts = toUserFacts(row.facts);
+    const { policies, revision: policiesRevision } = await this.policies.at(row.policies_rev, NO_REVISION_CAP, null, tx);
+    return { chain, createdAt: row.created_at, facts, policies, policiesRevision };
   }
 
   private afterWrite(userId: string, facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
@@ -185,14 +188,13 @@ export class ConsentService {
     ifMatch: string | undefined,
   ): Promise<WriteResult> {
     return runWrite(this.db, idem, async (tx) => {
-      const { chain, row, facts, policies } = await this.begin(tx, ctx, userId, 1);
-      if (ifMatch !== undefined && !etagMatches(ifMatch, consentEtag(facts, row.policies))) {
+      const { chain, facts, policies, policiesRevision } = await this.begin(tx, ctx, userId, 1);
+      if (ifMatch !== undefined && !etagMatches(ifMatch, consentEtag(facts, policiesRevision))) {
         throw preconditionFailed('the training consent has changed since it was read (If-Match does not match its ETag)');
       }
       const events = await chain.append({ type: 'consent.choice_recorded', data: { choice: input.choice, surface: input.surface } });
       const now = ctx.now.getTime();
-      const domainPolicies = policies.map(toPolicy);
-      const after = this.afterWrite(userId, facts, domainPolicies, events, now);
+      const after = this.afterWrite(userId, facts, policies, events, now);
       const revision = chain.lastRevision!;
       return {
         status: 200,
@@ -204,12 +206,13 @@ export class ConsentService {
 
   async setPlan(ctx: WriteContext, idem: IdempotencyRequest | null, userId: string, plan: Plan): Promise<WriteResult> {
     return runWrite(this.db, idem, async (tx) => {
-      const { chain, row, facts, policies } = await this.begin(tx, ctx, userId, 1);
+      const { chain, createdAt, facts, policies } = await this.begin(tx, ctx, userId, 1);
       const events = await chain.append({ type: 'user.plan_changed', data: { plan } });
       const now = ctx.now.getTime();
-      const after = this.afterWrite(userId, facts, policies.map(toPolicy), events, now);
+      const after = this.afterWrite(userId, facts, policies, events, now);
       const revision = chain.lastRevision!;
-      const view = this.userView(userId, row.created_at, after.state, { revision, at: now, recordedBy: null }, row.terms);
+      const terms = await tx.query<{ terms: UserReadRow['terms'] }>(`SELECT ${latestTerms(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS terms`, [userId]);
+      const view = this.userView(userId, createdAt, after.state, { revision, at: now, recordedBy: null }, terms[0].terms);
       return { status: 200, body: view };
     });
   }

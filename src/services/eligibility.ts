@@ -1,18 +1,7 @@
 import type { Database } from '../db/client.js';
 import { ANY_TIME, CAP, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import {
-  USER_FACT_TYPES,
-  chatColumns,
-  policiesJson,
-  toChatFacts,
-  toPolicy,
-  toUserFacts,
-  userFactsJson,
-  type ChatRow,
-  type FactRow,
-  type PolicyRow,
-} from './facts.js';
+import { POLICIES_REVISION, PolicyCache, chatColumns, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -46,30 +35,20 @@ function decisionView(d: Decision, point: Point): DecisionView {
 const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
 
 const singleSql = `SELECT ${chatColumns(...P)},
-    ${userFactsJson('c.user_id', P[0], P[1])} AS facts,
-    ${policiesJson(P[0], P[1])} AS policies
+    (SELECT u.facts FROM users u WHERE u.user_id = c.user_id) AS facts,
+    ${POLICIES_REVISION} AS policies_rev
   FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
 
 const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
   SELECT (SELECT coalesce(json_agg(c), '[]'::json) FROM c) AS chats,
-    (SELECT coalesce(json_object_agg(f.user_id, f.facts), '{}'::json) FROM (
-       SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
-           'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
-         FROM audit_events e
-        WHERE e.user_id IN (SELECT DISTINCT user_id FROM c) AND ${USER_FACT_TYPES.replace('type', 'e.type')}
-          AND e.revision <= ${P[0]} AND e.occurred_at <= ${P[1]}
-        GROUP BY e.user_id) f) AS facts,
-    ${policiesJson(P[0], P[1])} AS policies`;
+    (SELECT coalesce(json_object_agg(u.user_id, u.facts), '{}'::json) FROM users u WHERE u.user_id IN (SELECT DISTINCT user_id FROM c)) AS facts,
+    ${POLICIES_REVISION} AS policies_rev`;
 
 const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
   ORDER BY c.chat_id LIMIT $5`;
 
-const usersFactsSql = `SELECT e.user_id, json_agg(json_build_object('seq', e.revision, 'type', e.type, 'data', e.data,
-    'at', (extract(epoch FROM e.occurred_at) * 1000)::float8) ORDER BY e.revision) AS facts
-  FROM audit_events e
-  WHERE e.user_id = ANY($1::text[]) AND ${USER_FACT_TYPES.replace('type', 'e.type')} AND e.revision <= $2::bigint AND e.occurred_at <= $3::timestamptz
-  GROUP BY e.user_id`;
+const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
 const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, new Date(cap.at).toISOString()];
 
@@ -78,13 +57,13 @@ class Decider {
   private readonly states = new Map<string, ConsentState>();
   constructor(
     private readonly policies: Policy[],
-    private readonly at: number,
+    private readonly point: Point,
   ) {}
 
   consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
     let state = this.states.get(userId);
     if (state === undefined) {
-      state = consentAt(toUserFacts(facts() ?? []), this.policies, this.at);
+      state = consentAt(userFactsAt(facts() ?? [], this.point.revision, this.point.recordedBy), this.policies, this.point.at);
       this.states.set(userId, state);
     }
     return state;
@@ -93,7 +72,7 @@ class Decider {
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
     const chat = row ? toChatFacts(row) : null;
     const consent = chat ? this.consentOf(chat.userId, facts) : null;
-    return decideEligibility(chatId, chat, consent, this.at);
+    return decideEligibility(chatId, chat, consent, this.point.at);
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
@@ -113,25 +92,34 @@ export interface EligibleChat {
 }
 
 export class EligibilityService {
-  constructor(private readonly db: Database) {}
+  private readonly policies: PolicyCache;
+
+  constructor(private readonly db: Database) {
+    this.policies = new PolicyCache(db);
+  }
+
+  private async decider(newestPolicy: string | null, point: Point): Promise<Decider> {
+    const { policies } = await this.policies.at(newestPolicy, point.revision, point.recordedBy);
+    return new Decider(policies, point);
+  }
 
   async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    type Row = ChatRow & { facts: FactRow[]; policies: PolicyRow[] };
+    type Row = ChatRow & { facts: FactRow[] | null; policies_rev: string | null };
     const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: singleSql, params: [chatId, ...capParams(cap)] }));
     const row = rows[0];
-    const decider = new Decider(row.policies.map(toPolicy), point.at);
-    const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts);
+    const decider = await this.decider(row.policies_rev, point);
+    const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts ?? undefined);
     return decisionView(decision, point);
   }
 
   /** Any number of ids (duplicates too) answered at one point in one statement. */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
-    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies: PolicyRow[] };
+    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies_rev: string | null };
     const unique = [...new Set(chatIds)];
     const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
     const row = rows[0];
     const byId = new Map(row.chats.map((c) => [c.chat_id, c]));
-    const decider = new Decider(row.policies.map(toPolicy), point.at);
+    const decider = await this.decider(row.policies_rev, point);
     const results = chatIds.map((id) => decisionView(decider.decide(id, byId.get(id), () => row.facts[byId.get(id)!.user_id]), point));
     return { asOf: new Date(point.at).toISOString(), revision: point.revision, results };
   }
@@ -149,11 +137,7 @@ export class EligibilityService {
       at: point.at,
       recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
     };
-    const policyRows = await this.db.query<{ policies: PolicyRow[] }>(`SELECT ${policiesJson('$1::bigint', '$2::timestamptz')} AS policies`, [
-      cap.revision,
-      cap.recordedBy,
-    ]);
-    const decider = new Decider(policyRows[0].policies.map(toPolicy), point.at);
+    const decider = await this.decider(null, point);
     const pageSize = options.pageSize ?? 5_000;
     const fetchPage = (after: string) => this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -168,7 +152,7 @@ export class EligibilityService {
         const unknown = [...new Set(rows.map((r) => r.user_id))].filter((u) => !decider.knows(u));
         const facts = new Map<string, FactRow[]>();
         if (unknown.length > 0) {
-          const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown, cap.revision, cap.recordedBy]);
+          const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown]);
           for (const f of factRows) facts.set(f.user_id, f.facts);
         }
         const page: EligibleChat[] = [];

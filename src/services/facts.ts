@@ -2,6 +2,8 @@
  * The SQL that reads the facts rules are folded from, at a point, and their conversion into the
  * domain's types. Times cross the wire as epoch milliseconds.
  */
+import type { Queryable } from '../db/client.js';
+import { ANY_TIME, NO_REVISION_CAP } from '../db/point.js';
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
 
 const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
@@ -17,13 +19,8 @@ export function policiesJson(r: string, c: string): string {
     FROM policies WHERE revision <= ${r} AND recorded_at <= ${c})`;
 }
 
-export const USER_FACT_TYPES = `type IN ('user.plan_changed', 'consent.choice_recorded')`;
-
-/** JSON array of one user's consent facts at the point. */
-export function userFactsJson(u: string, r: string, c: string): string {
-  return `(SELECT coalesce(json_agg(json_build_object('seq', revision, 'type', type, 'data', data, 'at', ${ms('occurred_at')}) ORDER BY revision), '[]'::json)
-    FROM audit_events WHERE user_id = ${u} AND ${USER_FACT_TYPES} AND revision <= ${r} AND occurred_at <= ${c})`;
-}
+/** SQL for the newest policy revision: tells a `PolicyCache` whether it is current. */
+export const POLICIES_REVISION = `(SELECT max(revision)::text FROM policies)`;
 
 export interface PolicyRow {
   version: string;
@@ -62,6 +59,67 @@ export function toUserFacts(rows: readonly FactRow[]): UserFact[] {
       ? { kind: 'plan', at: r.at, seq: r.seq, plan: r.data.plan as Plan }
       : { kind: 'choice', at: r.at, seq: r.seq, choice: r.data.choice as Choice, surface: r.data.surface as Surface },
   );
+}
+
+/**
+ * A user's facts (from `users.facts`) that count at a point: recorded at or below its revision
+ * and, for an asOf read, at or before its time. Revisions stay far below 2^53, so they compare as
+ * numbers.
+ */
+export function userFactsAt(rows: readonly FactRow[], revision: string, recordedBy: number | null): UserFact[] {
+  const cap = Number(revision);
+  const by = recordedBy ?? Number.POSITIVE_INFINITY;
+  return toUserFacts(rows.filter((r) => r.seq <= cap && r.at <= by));
+}
+
+/**
+ * The policies, kept in memory. They are only ever added, so a read asks for the newest policy
+ * revision (`POLICIES_REVISION`, in the same statement as its data) and the list is read again
+ * only when that changed, whichever instance added the policy.
+ */
+export class PolicyCache {
+  private revision: string | null = null;
+  private rows: PolicyRow[] = [];
+
+  constructor(private readonly db: Queryable) {}
+
+  /** `q` runs the reload: inside a transaction it must be the transaction (the embedded database has one connection). */
+  private async current(newest: string | null, q: Queryable = this.db): Promise<PolicyRow[]> {
+    if (newest !== this.revision || this.revision === null) {
+      const rows = await q.query<{ policies: PolicyRow[]; rev: string | null }>(
+        `SELECT ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies, ${POLICIES_REVISION} AS rev`,
+      );
+      this.rows = rows[0].policies;
+      this.revision = rows[0].rev;
+    }
+    return this.rows;
+  }
+
+  /** Every policy as a row, for listing. */
+  async all(newest: string | null = null): Promise<PolicyRow[]> {
+    return this.current(newest ?? (await this.newest()));
+  }
+
+  /**
+   * The policies recorded at a point, given the newest policy revision its statement saw, and the
+   * newest revision among them.
+   */
+  async at(
+    newest: string | null,
+    revision: string,
+    recordedBy: number | null,
+    q: Queryable = this.db,
+  ): Promise<{ policies: Policy[]; revision: bigint }> {
+    const rows = await this.current(newest, q);
+    const cap = BigInt(revision);
+    const by = recordedBy ?? Number.POSITIVE_INFINITY;
+    const counted = rows.filter((p) => BigInt(p.revision) <= cap && p.recordedAt <= by);
+    return { policies: counted.map(toPolicy), revision: counted.reduce((m, p) => (BigInt(p.revision) > m ? BigInt(p.revision) : m), 0n) };
+  }
+
+  private async newest(): Promise<string | null> {
+    return (await this.db.query<{ rev: string | null }>(`SELECT ${POLICIES_REVISION} AS rev`))[0].rev;
+  }
 }
 
 /**

@@ -1,0 +1,1 @@
+ALTER TABLE "users" ADD COLUMN "facts" jsonb DEFAULT '[]'::jsonb NOT NULL;
