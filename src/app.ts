@@ -13,6 +13,7 @@ import { createTokenVerifier, type TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
+import { SettledRevisions } from './db/point.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { Metrics, metricsPlugin } from './http/plugins/metrics.js';
@@ -25,6 +26,7 @@ import { userRoutes } from './http/routes/users.js';
 import { ChatService } from './services/chats.js';
 import { ConsentService } from './services/consent.js';
 import { EligibilityService } from './services/eligibility.js';
+import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
 import { pruneIdempotencyKeys } from './services/write.js';
 
@@ -118,8 +120,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
   await app.register(infraRoutes, { db: database, verifier, metrics });
 
-  const consent = new ConsentService(database);
-  const audit = new AuditFeed(database);
+  const policies = new PolicyCache(database);
+  const settled = new SettledRevisions(database);
+  const consent = new ConsentService(database, policies, settled);
+  const audit = new AuditFeed(database, settled);
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
     api.setValidatorCompiler(validatorCompiler);
@@ -130,9 +134,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
     await zapi.register(userRoutes, { consent, audit });
-    await zapi.register(policyRoutes, { policies: new PolicyService(database) });
-    await zapi.register(chatRoutes, { chats: new ChatService(database) });
-    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database) });
+    await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
+    await zapi.register(chatRoutes, { chats: new ChatService(database, settled) });
+    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled) });
     await zapi.register(auditRoutes, { audit });
   });
 

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { CAP, readAtPoint } from '../db/point.js';
+import { CAP, readAtPoint, type SettledRevisions } from '../db/point.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AuditEvent } from './hash.js';
 
@@ -44,11 +44,14 @@ export interface Page {
 }
 
 export class AuditFeed {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly settled: SettledRevisions,
+  ) {}
 
   /** One user's events in revision order; `nextCursor` is null once there are no more. */
   async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
-    const { rows: result } = await readAtPoint<EventRow>(this.db, { kind: 'now' }, now, (cap) => ({
+    const { rows: result } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
       text: `SELECT ${columns} FROM audit_events
               WHERE user_id = $1 AND revision <= ${CAP} AND revision > $3::bigint ORDER BY audit_events.revision LIMIT $4`,
       params: [userId, cap.revision, after, limit],
@@ -69,7 +72,7 @@ export class AuditFeed {
    * not full, so that gaps left by abandoned revisions are stepped over once and for all.
    */
   async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
-    const { rows: result, point } = await readAtPoint<EventRow>(this.db, { kind: 'now' }, now, (cap) => ({
+    const { rows: result, point } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
       text: `SELECT ${columns} FROM audit_events
               WHERE revision > $1::bigint AND revision <= ${CAP} AND ($3::text[] IS NULL OR type = ANY($3::text[]))
               ORDER BY audit_events.revision LIMIT $4`,

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { PGlite } from '@electric-sql/pglite';
 import { acquireDirectoryLock } from './directory-lock.js';
-import { SETTLE_SQL } from './point.js';
 
 export type Row = Record<string, unknown>;
 
@@ -14,12 +13,6 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
-  /**
-   * Settles the revisions taken so far (`consent_settled_revision`), then runs a point read whose
-   * revision cap, parameter $2, is null and so takes the settled revision: the read's snapshot is
-   * taken after every writer that could still commit a revision up to it has ended.
-   */
-  settledQuery<T = Row>(text: string, params: readonly unknown[]): Promise<{ settled: string; rows: T[] }>;
   /** The embedded instance itself, for its migrator. */
   readonly pglite?: PGlite;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -47,21 +40,6 @@ export function connectPostgres(url: string, poolSize: number): Database {
   return {
     kind: 'postgres',
     query: root.query,
-    // Both statements leave in one write on one connection: the settled revision travels from the
-    // first to the second in a session setting, and the read costs one round trip.
-    async settledQuery<T>(text: string, params: readonly unknown[]) {
-      const conn = await sql.reserve();
-      try {
-        const settle = conn.unsafe(SETTLE_SQL, [], { prepare: true });
-        const read = conn.unsafe(text, params as never[], { prepare: true });
-        settle.execute();
-        read.execute();
-        const [settled, rows] = await Promise.all([settle, read]);
-        return { settled: String(settled[0].r), rows: rows as unknown as T[] };
-      } finally {
-        conn.release();
-      }
-    },
     transaction: (fn) => pipelinedTransaction(sql, fn),
     close: () => sql.end({ timeout: 5 }),
   };
@@ -128,12 +106,6 @@ export async function openPglite(dataDir: string | null): Promise<Database> {
     kind: 'pglite',
     pglite: pg,
     query: root.query,
-    async settledQuery<T>(text: string, params: readonly unknown[]) {
-      const [{ r }] = await root.query<{ r: string }>(SETTLE_SQL);
-      const capped = [...params];
-      capped[1] = r;
-      return { settled: String(r), rows: await root.query<T>(text, capped) };
-    },
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => pg.transaction((tx) => fn(asQueryable(tx))),
     close: async () => {
       await pg.close();

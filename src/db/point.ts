@@ -1,5 +1,5 @@
 import { badRequest, unavailable } from '../errors.js';
-import type { Database, Queryable } from './client.js';
+import type { Queryable } from './client.js';
 
 /**
  * The point a read is evaluated at. Facts count when their revision is <= `revision` and, for an
@@ -18,72 +18,113 @@ export type PointRequest =
   | { kind: 'asOf'; at: number; where?: string }
   | { kind: 'atRevision'; revision: string; where?: string };
 
-/**
- * What a point read's SQL is given. The revision cap is always parameter `$2`, written in the SQL
- * as `CAP`: when it is null the statement takes the settled revision its connection has just
- * computed (see `Database.settledQuery`).
- */
+/** What a point read's SQL is given: the revision cap is always parameter `$2` (`CAP`). */
 export interface ReadCap {
-  /** The revision cap, or null for "the revision settled just before this statement". */
-  revision: string | null;
+  revision: string;
   at: number;
   /** ISO time facts must be recorded at or before (ANY_TIME when any). */
   recordedBy: string;
 }
 
-/** The revision cap in a point read's SQL: parameter $2, or the settled revision when it is null. */
-export const CAP = `coalesce($2::bigint, current_setting('consent.settled_revision', true)::bigint)`;
+/** The revision cap in a point read's SQL. */
+export const CAP = '$2::bigint';
 
 export const NO_REVISION_CAP = '9223372036854775807';
 /** Stands for "recorded at any time" (drivers do not all pass 'infinity' through). */
 export const ANY_TIME = '9999-12-31T23:59:59.999Z';
 export const SETTLE_WAIT_MS = 5_000;
+/** A settled revision is reused for this long by reads that need nothing newer. */
+const SETTLED_FRESH_MS = 5;
 
-/** Runs `consent_settled_revision` and keeps its result for the next statement of the connection. */
-export const SETTLE_SQL = `SELECT set_config('consent.settled_revision', consent_settled_revision(${SETTLE_WAIT_MS})::text, false) AS r`;
-
-export function settleFailed(err: unknown): never {
+function settleFailed(err: unknown): never {
   if ((err as { code?: string }).code === '55P03') throw unavailable('recent writes have not settled yet; retry');
   throw err;
-}
-
-/**
- * Reads at a point (docs/decisions/0001). For "now" and `asOf`, the revisions taken so far are
- * settled first (every writer that could still commit one has ended) and the read runs after, in
- * a statement whose snapshot therefore holds every fact up to that revision: on PostgreSQL both go
- * in one round trip. `atRevision` settles, checks the revision exists and finds its time first.
- */
-export async function readAtPoint<T>(
-  db: Database,
-  request: PointRequest,
-  now: number,
-  query: (cap: ReadCap) => { text: string; params: unknown[] },
-): Promise<{ rows: T[]; point: Point }> {
-  if (request.kind === 'atRevision') {
-    const { revision, at } = await settleRevision(db, request.revision, request.where);
-    const { text, params } = query({ revision, at, recordedBy: ANY_TIME });
-    return { rows: await db.query<T>(text, params), point: { revision, at, recordedBy: null } };
-  }
-  if (request.kind === 'asOf') notInFuture(request, now);
-  const at = request.kind === 'asOf' ? request.at : now;
-  const recordedBy = request.kind === 'asOf' ? new Date(request.at).toISOString() : ANY_TIME;
-  const { text, params } = query({ revision: null, at, recordedBy });
-  const { settled, rows } = await db.settledQuery<T>(text, params).catch(settleFailed);
-  return { rows, point: { revision: settled, at, recordedBy: request.kind === 'asOf' ? request.at : null } };
 }
 
 /** The newest revision taken, once every revision up to it has committed or been abandoned. */
 export async function settledRevision(db: Queryable): Promise<string> {
   const rows = await db.query<{ r: string }>('SELECT consent_settled_revision($1)::text AS r', [SETTLE_WAIT_MS]).catch(settleFailed);
-  return rows[0].r;
+  return String(rows[0].r);
+}
+
+/**
+ * Settled revisions, shared by the reads of one process. Settling looks at every lock in the
+ * server, so concurrent reads share one settling, and a result stays usable for a few
+ * milliseconds. A read never gets a revision older than a write this process has committed, so a
+ * client reads its own writes; once settled, a revision stays settled, so reusing one is safe.
+ */
+export class SettledRevisions {
+  private value = -1n;
+  private at = 0;
+  private committed = 0n;
+  private pending: Promise<bigint> | null = null;
+
+  constructor(private readonly db: Queryable) {}
+
+  /** A write of this process committed at `revision`: later reads must include it. */
+  noteCommitted(revision: string): void {
+    const r = BigInt(revision);
+    if (r > this.committed) this.committed = r;
+  }
+
+  async get(fresh = false): Promise<string> {
+    const need = this.committed;
+    if (!fresh && this.value >= need && Date.now() - this.at <= SETTLED_FRESH_MS) return this.value.toString();
+    for (;;) {
+      // A settling that began before this call may predate a write it must include: wait for one
+      // that began after.
+      const started = Date.now();
+      this.pending ??= settledRevision(this.db)
+        .then((r) => {
+          const value = BigInt(r);
+          if (value > this.value) this.value = value;
+          this.at = started;
+          return value;
+        })
+        .finally(() => {
+          this.pending = null;
+        });
+      const value = await this.pending;
+      if (value >= need && (!fresh || this.at >= started)) return value.toString();
+    }
+  }
+}
+
+/**
+ * Reads at a point (docs/decisions/0001). For "now" and `asOf`, the read is capped at a settled
+ * revision: every writer that could still commit a revision up to it had ended before the read's
+ * statement began, so its snapshot holds every fact up to that revision. `atRevision` checks that
+ * the revision exists and has settled, and finds its time first.
+ */
+export async function readAtPoint<T>(
+  db: Queryable,
+  settled: SettledRevisions,
+  request: PointRequest,
+  now: number,
+  query: (cap: ReadCap) => { text: string; params: unknown[] },
+): Promise<{ rows: T[]; point: Point }> {
+  const point = await resolvePoint(db, settled, request, now);
+  const cap: ReadCap = {
+    revision: point.revision,
+    at: point.at,
+    recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
+  };
+  const { text, params } = query(cap);
+  return { rows: await db.query<T>(text, params), point };
 }
 
 /**
  * Waits until `revision` has settled and returns the time the rules apply at for it: the latest
  * recording time among the facts up to it, so that the same revision always gives the same answer.
  */
-export async function settleRevision(db: Queryable, revision: string, where = 'query'): Promise<{ revision: string; at: number }> {
-  const newest = await settledRevision(db);
+export async function settleRevision(
+  db: Queryable,
+  settled: SettledRevisions,
+  revision: string,
+  where = 'query',
+): Promise<{ revision: string; at: number }> {
+  let newest = await settled.get();
+  if (BigInt(revision) > BigInt(newest)) newest = await settled.get(true);
   if (BigInt(revision) > BigInt(newest)) {
     throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest}`, [
       { path: `${where}.atRevision`, message: `must be at most ${newest}` },
@@ -116,13 +157,13 @@ function notInFuture(request: { at: number; where?: string }, now: number): void
   }
 }
 
-/** The point a multi-statement read (a stream) is evaluated at, fixed before it starts. */
-export async function resolvePoint(db: Queryable, request: PointRequest, now: number): Promise<Point> {
+/** The point a read is evaluated at, fixed before it reads. */
+export async function resolvePoint(db: Queryable, settled: SettledRevisions, request: PointRequest, now: number): Promise<Point> {
   if (request.kind === 'atRevision') {
-    const { revision, at } = await settleRevision(db, request.revision, request.where);
+    const { revision, at } = await settleRevision(db, settled, request.revision, request.where);
     return { revision, at, recordedBy: null };
   }
   if (request.kind === 'asOf') notInFuture(request, now);
-  const revision = await settledRevision(db);
+  const revision = await settled.get();
   return request.kind === 'asOf' ? { revision, at: request.at, recordedBy: request.at } : { revision, at: now, recordedBy: null };
 }

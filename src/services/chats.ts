@@ -1,5 +1,6 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { Database, Queryable } from '../db/client.js';
+import type { SettledRevisions } from '../db/point.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
@@ -62,7 +63,10 @@ async function loadChat(q: Queryable, chatId: string, lock = false): Promise<Cha
 export type OwnerCheck = (ownerUserId: string) => void;
 
 export class ChatService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly settled: SettledRevisions,
+  ) {}
 
   async get(chatId: string, checkOwner: OwnerCheck): Promise<ChatView> {
     const chat = await loadChat(this.db, chatId);
@@ -85,7 +89,7 @@ export class ChatService {
     const now = ctx.now.getTime();
     const createdAt = input.createdAt === undefined ? now : Date.parse(input.createdAt);
     notInFuture('createdAt', createdAt, now);
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       const { chain } = await beginUserWrite(tx, ctx, input.userId, { reserve: 1 });
       const existing = await loadChat(tx, chatId, true);
       if (existing) {
@@ -140,8 +144,8 @@ export class ChatService {
     ownerMustBe: string | null,
   ): Promise<WriteResult> {
     notInFuture('at', at, ctx.now.getTime());
-    const record = async (q: Queryable): Promise<WriteResult> => {
-      const rows = await q.query<{ user_id: string; deleted: boolean; inserted: number }>(
+    const record = async (q: Queryable): Promise<WriteResult & { revision?: string | null }> => {
+      const rows = await q.query<{ user_id: string; deleted: boolean; revision: string | null }>(
         `WITH c AS (SELECT chat_id, user_id, deleted_at FROM chats WHERE chat_id = $1),
          ins AS (INSERT INTO chat_activity (chat_id, revision, at, recorded_at)
            SELECT c.chat_id, nextval('revision_seq'), $2::timestamptz, $3::timestamptz
@@ -151,16 +155,20 @@ export class ChatService {
          latest AS (UPDATE chats SET last_activity_at = $2::timestamptz, last_activity_revision = ins.revision,
              last_activity_recorded_at = $3::timestamptz
            FROM ins WHERE chats.chat_id = $1 AND (chats.last_activity_at IS NULL OR chats.last_activity_at < $2::timestamptz))
-         SELECT c.user_id, c.deleted_at IS NOT NULL AS deleted, (SELECT count(*)::int FROM ins) AS inserted FROM c`,
+         SELECT c.user_id, c.deleted_at IS NOT NULL AS deleted, (SELECT revision::text FROM ins) AS revision FROM c`,
         [chatId, new Date(at).toISOString(), ctx.now.toISOString(), ownerMustBe],
       );
       const row = rows[0];
       if (!row) throw notFound(`chat ${chatId} is not registered`);
       if (ownerMustBe !== null && row.user_id !== ownerMustBe) throw forbidden('a consent:self token may only act on its own chats');
       if (row.deleted) throw conflict(`chat ${chatId} is deleted`);
-      return { status: 204, body: undefined };
+      return { status: 204, body: undefined, revision: row.revision };
     };
-    return idem ? runWrite(this.db, idem, record) : record(this.db);
+    if (idem) return runWrite(this.db, this.settled, idem, record);
+    const result = await record(this.db);
+    // Not audited, but this process's later reads must count it all the same.
+    if (result.revision) this.settled.noteCommitted(result.revision);
+    return result;
   }
 
   async delete(ctx: WriteContext, idem: IdempotencyRequest | null, chatId: string, checkOwner: OwnerCheck): Promise<WriteResult> {
@@ -197,7 +205,7 @@ export class ChatService {
       append: (e: { type: string; chatId: string; data: Record<string, unknown> }) => Promise<string>,
     ) => Promise<string | null>,
   ): Promise<WriteResult> {
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       const owner = await tx.query<{ user_id: string }>('SELECT user_id FROM chats WHERE chat_id = $1', [chatId]);
       if (owner.length === 0) throw notFound(`chat ${chatId} is not registered`);
       checkOwner(owner[0].user_id);

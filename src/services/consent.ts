@@ -1,10 +1,10 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest } from '../db/point.js';
+import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
-import { POLICIES_REVISION, PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
+import { POLICIES_REVISION, type PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -112,14 +112,14 @@ const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)
   FROM users u WHERE u.user_id = $1`;
 
 export class ConsentService {
-  private readonly policies: PolicyCache;
-
-  constructor(private readonly db: Database) {
-    this.policies = new PolicyCache(db);
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly policies: PolicyCache,
+    private readonly settled: SettledRevisions,
+  ) {}
 
   private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
-    const { rows, point } = await readAtPoint<UserReadRow>(this.db, request, now, (cap) => ({
+    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => ({
       text: withTerms ? userReadSql : consentReadSql,
       params: [userId, cap.revision, cap.recordedBy],
     }));
@@ -187,7 +187,7 @@ export class ConsentService {
     input: { choice: Choice; surface: Surface },
     ifMatch: string | undefined,
   ): Promise<WriteResult> {
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       const { chain, facts, policies, policiesRevision } = await this.begin(tx, ctx, userId, 1);
       if (ifMatch !== undefined && !etagMatches(ifMatch, consentEtag(facts, policiesRevision))) {
         throw preconditionFailed('the training consent has changed since it was read (If-Match does not match its ETag)');
@@ -205,7 +205,7 @@ export class ConsentService {
   }
 
   async setPlan(ctx: WriteContext, idem: IdempotencyRequest | null, userId: string, plan: Plan): Promise<WriteResult> {
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       const { chain, createdAt, facts, policies } = await this.begin(tx, ctx, userId, 1);
       const events = await chain.append({ type: 'user.plan_changed', data: { plan } });
       const now = ctx.now.getTime();
@@ -230,7 +230,7 @@ export class ConsentService {
     },
     acceptanceId: string,
   ): Promise<WriteResult> {
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       const reserve = 1 + (input.plan !== undefined ? 1 : 0) + (input.trainingChoice !== undefined ? 1 : 0);
       const { chain, policies } = await this.begin(tx, ctx, userId, reserve);
       if (!policies.some((p) => p.version === input.policyVersion)) {

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
-import { ANY_TIME, CAP, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap } from '../db/point.js';
+import { ANY_TIME, CAP, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { POLICIES_REVISION, PolicyCache, chatColumns, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { POLICIES_REVISION, type PolicyCache, chatColumns, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -92,11 +92,11 @@ export interface EligibleChat {
 }
 
 export class EligibilityService {
-  private readonly policies: PolicyCache;
-
-  constructor(private readonly db: Database) {
-    this.policies = new PolicyCache(db);
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly policies: PolicyCache,
+    private readonly settled: SettledRevisions,
+  ) {}
 
   private async decider(newestPolicy: string | null, point: Point): Promise<Decider> {
     const { policies } = await this.policies.at(newestPolicy, point.revision, point.recordedBy);
@@ -105,7 +105,7 @@ export class EligibilityService {
 
   async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
     type Row = ChatRow & { facts: FactRow[] | null; policies_rev: string | null };
-    const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: singleSql, params: [chatId, ...capParams(cap)] }));
+    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: singleSql, params: [chatId, ...capParams(cap)] }));
     const row = rows[0];
     const decider = await this.decider(row.policies_rev, point);
     const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts ?? undefined);
@@ -116,7 +116,7 @@ export class EligibilityService {
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
     type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies_rev: string | null };
     const unique = [...new Set(chatIds)];
-    const { rows, point } = await readAtPoint<Row>(this.db, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
+    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
     const row = rows[0];
     const byId = new Map(row.chats.map((c) => [c.chat_id, c]));
     const decider = await this.decider(row.policies_rev, point);
@@ -174,6 +174,6 @@ export class EligibilityService {
 
   /** The point a stream will be read at, for its response headers. */
   resolve(request: PointRequest, now: number): Promise<Point> {
-    return resolvePoint(this.db, request, now);
+    return resolvePoint(this.db, this.settled, request, now);
   }
 }

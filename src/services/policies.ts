@@ -1,20 +1,10 @@
 import { beginPolicyWrite, type WriteContext } from '../audit/append.js';
 import type { Database } from '../db/client.js';
-import { ANY_TIME, NO_REVISION_CAP } from '../db/point.js';
+import type { SettledRevisions } from '../db/point.js';
 import type { Choice } from '../domain/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
-import { policiesJson, type PolicyRow } from './facts.js';
+import { type PolicyCache, type PolicyRow } from './facts.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
-
-export interface PolicyView {
-  version: string;
-  effectiveAt: string;
-  decisionDeadline: string;
-  defaultChoice: Choice;
-  requiresReconsent: boolean;
-  retention: { grantedDays: number; deniedDays: number; violationDays: number };
-  revision: string;
-}
 
 export interface NewPolicy {
   version: string;
@@ -24,6 +14,8 @@ export interface NewPolicy {
   requiresReconsent: boolean;
   retention: { grantedDays: number; deniedDays: number; violationDays: number };
 }
+
+export type PolicyView = NewPolicy & { revision: string };
 
 function policyView(p: PolicyRow): PolicyView {
   return {
@@ -37,14 +29,15 @@ function policyView(p: PolicyRow): PolicyView {
   };
 }
 
-const allPolicies = `SELECT ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies`;
-
 export class PolicyService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cache: PolicyCache,
+    private readonly settled: SettledRevisions,
+  ) {}
 
   async list(): Promise<{ items: PolicyView[] }> {
-    const rows = await this.db.query<{ policies: PolicyRow[] }>(allPolicies);
-    return { items: rows[0].policies.map(policyView) };
+    return { items: (await this.cache.all()).map(policyView) };
   }
 
   async get(version: string): Promise<PolicyView> {
@@ -60,7 +53,7 @@ export class PolicyService {
     const deadline = Date.parse(input.decisionDeadline);
     // Checked inside the write, so that a retry of a creation whose policy has since taken effect
     // replays the stored response instead of failing.
-    return runWrite(this.db, idem, async (tx) => {
+    return runWrite(this.db, this.settled, idem, async (tx) => {
       if (effectiveAt <= ctx.now.getTime()) throw unprocessable('effectiveAt must be in the future: policies in effect are never rewritten');
       if (deadline < effectiveAt) throw unprocessable('decisionDeadline must not be before effectiveAt');
       const chain = await beginPolicyWrite(tx, ctx);

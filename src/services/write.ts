@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/client.js';
+import type { SettledRevisions } from '../db/point.js';
 import { AppError } from '../errors.js';
 
 export interface IdempotencyRequest {
@@ -47,6 +48,7 @@ async function storedResponse(db: Queryable, idem: IdempotencyRequest): Promise<
  */
 export async function runWrite(
   db: Database,
+  settled: SettledRevisions,
   idem: IdempotencyRequest | null,
   write: (tx: Queryable) => Promise<WriteResult>,
 ): Promise<WriteResult> {
@@ -55,7 +57,7 @@ export async function runWrite(
     if (stored) return stored;
   }
   try {
-    return await db.transaction(async (tx) => {
+    const result = await db.transaction(async (tx) => {
       const result = await write(tx);
       if (idem) {
         const inserted = await tx.query(
@@ -67,6 +69,10 @@ export async function runWrite(
       }
       return result;
     });
+    // This process's later reads must include the write.
+    const revision = (result as { revision?: unknown }).revision ?? (result.body as { revision?: unknown } | null | undefined)?.revision;
+    if (typeof revision === 'string') settled.noteCommitted(revision);
+    return result;
   } catch (err) {
     if (idem && err instanceof IdempotencyRace) {
       const stored = await storedResponse(db, idem);

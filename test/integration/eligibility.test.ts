@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WriteContext } from '../../src/audit/append.js';
+import { SettledRevisions } from '../../src/db/point.js';
 import { ChatService } from '../../src/services/chats.js';
 import { ConsentService } from '../../src/services/consent.js';
+import { PolicyCache } from '../../src/services/facts.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -138,8 +140,9 @@ describe('on the seeded policy', () => {
 
     // History from 2025, written by the service layer with its request clock set back (see the
     // file comment): u-hist is on pro from 2025-08-01, before any policy, and never chooses.
-    const consent = new ConsentService(t.db);
-    const chats = new ChatService(t.db);
+    const settled = new SettledRevisions(t.db);
+    const consent = new ConsentService(t.db, new PolicyCache(t.db), settled);
+    const chats = new ChatService(t.db, settled);
     let n = 0;
     const at = (when: string): WriteContext => ({
       actor: { sub: 'history-backfill', kind: 'service' },

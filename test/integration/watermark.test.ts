@@ -87,6 +87,8 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', (
       await writer`BEGIN`;
       await writer`SELECT consent_begin_write()`;
       const [{ r }] = await writer`SELECT nextval('revision_seq')::text AS r`;
+      // Past the few milliseconds a settled revision is reused for, the read has to settle anew.
+      await new Promise((resolve) => setTimeout(resolve, 50));
       const reading = t.http.get('/v1/users/wm-user/training-consent').set('authorization', reader);
       setTimeout(() => writer`COMMIT`.execute(), 100);
       const res = await reading;
