@@ -167,7 +167,7 @@ export class ConsentService {
     return { chain, createdAt: row.created_at, facts, policies, policiesRevision };
   }
 
-  private afterWrite(userId: string, facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
+  private afterWrite(facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
     const added: UserFact[] = [];
     for (const e of events) {
       const seq = Number(e.revision);
@@ -194,7 +194,7 @@ export class ConsentService {
       }
       const events = await chain.append({ type: 'consent.choice_recorded', data: { choice: input.choice, surface: input.surface } });
       const now = ctx.now.getTime();
-      const after = this.afterWrite(userId, facts, policies, events, now);
+      const after = this.afterWrite(facts, policies, events, now);
       const revision = chain.lastRevision!;
       return {
         status: 200,
@@ -209,7 +209,7 @@ export class ConsentService {
       const { chain, createdAt, facts, policies } = await this.begin(tx, ctx, userId, 1);
       const events = await chain.append({ type: 'user.plan_changed', data: { plan } });
       const now = ctx.now.getTime();
-      const after = this.afterWrite(userId, facts, policies, events, now);
+      const after = this.afterWrite(facts, policies, events, now);
       const revision = chain.lastRevision!;
       const terms = await tx.query<{ terms: UserReadRow['terms'] }>(`SELECT ${latestTerms(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS terms`, [userId]);
       const view = this.userView(userId, createdAt, after.state, { revision, at: now, recordedBy: null }, terms[0].terms);
