@@ -39,10 +39,7 @@ const singleSql = `SELECT ${chatColumns(...P)},
     ${POLICIES_REVISION} AS policies_rev
   FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
 
-const batchSql = `WITH c AS MATERIALIZED (SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[]))
-  SELECT (SELECT coalesce(json_agg(c), '[]'::json) FROM c) AS chats,
-    (SELECT coalesce(json_object_agg(u.user_id, u.facts), '{}'::json) FROM users u WHERE u.user_id IN (SELECT DISTINCT user_id FROM c)) AS facts,
-    ${POLICIES_REVISION} AS policies_rev`;
+const batchSql = `SELECT ${chatColumns(...P)}, ${POLICIES_REVISION} AS policies_rev FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
 const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
@@ -112,15 +109,25 @@ export class EligibilityService {
     return decisionView(decision, point);
   }
 
-  /** Any number of ids (duplicates too) answered at one point in one statement. */
+  /**
+   * Any number of ids (duplicates too) answered at one point, in two statements: the chats as rows,
+   * then their owners' facts (filtered to the point like every other read of them).
+   */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
-    type Row = { chats: ChatRow[]; facts: Record<string, FactRow[]>; policies_rev: string | null };
+    type Row = ChatRow & { policies_rev: string | null };
     const unique = [...new Set(chatIds)];
     const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
-    const row = rows[0];
-    const byId = new Map(row.chats.map((c) => [c.chat_id, c]));
-    const decider = await this.decider(row.policies_rev, point);
-    const results = chatIds.map((id) => decisionView(decider.decide(id, byId.get(id), () => row.facts[byId.get(id)!.user_id]), point));
+    const byId = new Map(rows.map((c) => [c.chat_id, c]));
+    const owners = [...new Set(rows.map((c) => c.user_id))];
+    const facts = new Map<string, FactRow[]>();
+    if (owners.length > 0) {
+      for (const f of await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [owners])) facts.set(f.user_id, f.facts);
+    }
+    const decider = await this.decider(rows[0]?.policies_rev ?? null, point);
+    const results = chatIds.map((id) => {
+      const row = byId.get(id);
+      return decisionView(decider.decide(id, row, () => (row ? facts.get(row.user_id) : undefined)), point);
+    });
     return { asOf: new Date(point.at).toISOString(), revision: point.revision, results };
   }
 
