@@ -90,6 +90,15 @@ export class SettledRevisions {
   }
 }
 
+/** The SQL parameters of a point. */
+export function capOf(point: Point): ReadCap {
+  return {
+    revision: point.revision,
+    at: point.at,
+    recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
+  };
+}
+
 /**
  * Reads at a point (docs/decisions/0001). For "now" and `asOf`, the read is capped at a settled
  * revision: every writer that could still commit a revision up to it had ended before the read's
@@ -104,12 +113,7 @@ export async function readAtPoint<T>(
   query: (cap: ReadCap) => { text: string; params: unknown[] },
 ): Promise<{ rows: T[]; point: Point }> {
   const point = await resolvePoint(db, settled, request, now);
-  const cap: ReadCap = {
-    revision: point.revision,
-    at: point.at,
-    recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
-  };
-  const { text, params } = query(cap);
+  const { text, params } = query(capOf(point));
   return { rows: await db.query<T>(text, params), point };
 }
 

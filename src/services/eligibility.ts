@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { ANY_TIME, CAP, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
+import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
 import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import { POLICIES_REVISION, type PolicyCache, chatColumns, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
@@ -95,6 +95,15 @@ export class EligibilityService {
     private readonly settled: SettledRevisions,
   ) {}
 
+  /** The facts of these users (each asked once), by user; the decider filters them to its point. */
+  private async factsOf(userIds: readonly string[]): Promise<Map<string, FactRow[]>> {
+    const unique = [...new Set(userIds)];
+    const facts = new Map<string, FactRow[]>();
+    if (unique.length === 0) return facts;
+    for (const f of await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unique])) facts.set(f.user_id, f.facts);
+    return facts;
+  }
+
   private async decider(newestPolicy: string | null, point: Point): Promise<Decider> {
     const { policies } = await this.policies.at(newestPolicy, point.revision, point.recordedBy);
     return new Decider(policies, point);
@@ -118,11 +127,7 @@ export class EligibilityService {
     const unique = [...new Set(chatIds)];
     const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
     const byId = new Map(rows.map((c) => [c.chat_id, c]));
-    const owners = [...new Set(rows.map((c) => c.user_id))];
-    const facts = new Map<string, FactRow[]>();
-    if (owners.length > 0) {
-      for (const f of await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [owners])) facts.set(f.user_id, f.facts);
-    }
+    const facts = await this.factsOf(rows.map((c) => c.user_id));
     const decider = await this.decider(rows[0]?.policies_rev ?? null, point);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
@@ -139,11 +144,7 @@ export class EligibilityService {
     point: Point,
     options: { after: string; limit: number | null; pageSize?: number },
   ): AsyncGenerator<EligibleChat[], void, undefined> {
-    const cap: ReadCap = {
-      revision: point.revision,
-      at: point.at,
-      recordedBy: point.recordedBy === null ? ANY_TIME : new Date(point.recordedBy).toISOString(),
-    };
+    const cap = capOf(point);
     const decider = await this.decider(null, point);
     const pageSize = options.pageSize ?? 5_000;
     const fetchPage = (after: string) => this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
@@ -156,12 +157,7 @@ export class EligibilityService {
         next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
         if (rows.length === 0) return;
         decider.trim(100_000);
-        const unknown = [...new Set(rows.map((r) => r.user_id))].filter((u) => !decider.knows(u));
-        const facts = new Map<string, FactRow[]>();
-        if (unknown.length > 0) {
-          const factRows = await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unknown]);
-          for (const f of factRows) facts.set(f.user_id, f.facts);
-        }
+        const facts = await this.factsOf(rows.map((r) => r.user_id).filter((u) => !decider.knows(u)));
         const page: EligibleChat[] = [];
         for (const row of rows) {
           if (remaining === 0) break;
