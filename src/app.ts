@@ -80,11 +80,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const metrics = new Metrics();
   app.removeContentTypeParser('text/plain');
-  app.addHook('onSend', async (request, reply) => {
+  // Hooks on every request are synchronous (callback style): no promise per request for them.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    done();
   });
 
   await app.register(errorsPlugin);

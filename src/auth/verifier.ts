@@ -20,6 +20,8 @@ const CACHE_TTL_MS = 60_000;
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /** The principal of a token verified a moment ago, without waiting; null when it must be verified. */
+  cached(token: string): Principal | null;
   /** Keys to publish at /.well-known/jwks.json, or a URL to send callers to. */
   published: { keys: JWK[] } | { url: string };
   development: boolean;
@@ -55,13 +57,18 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
   }
 
   const cache = new Map<string, { principal: Principal; until: number }>();
+  const cached = (token: string): Principal | null => {
+    const hit = cache.get(token);
+    return hit !== undefined && hit.until > Date.now() ? hit.principal : null;
+  };
   return {
     published,
     development,
+    cached,
     async verify(token: string): Promise<Principal> {
-      const hit = cache.get(token);
+      const hit = cached(token);
+      if (hit !== null) return hit;
       const now = Date.now();
-      if (hit && hit.until > now) return hit.principal;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keySet as never, {

@@ -10,6 +10,8 @@ export interface Point {
   revision: string;
   at: number;
   recordedBy: number | null;
+  /** The newest policy revision known when the point was fixed (at or beyond `revision`): keeps policy caches current. */
+  newestPolicy: string | null;
 }
 
 /** `where` names the part of the request the point came from, for error paths (default `query`). */
@@ -41,10 +43,24 @@ function settleFailed(err: unknown): never {
   throw err;
 }
 
-/** The newest revision taken, once every revision up to it has committed or been abandoned. */
-export async function settledRevision(db: Queryable): Promise<string> {
-  const rows = await db.query<{ r: string }>('SELECT consent_settled_revision($1)::text AS r', [SETTLE_WAIT_MS]).catch(settleFailed);
-  return String(rows[0].r);
+/** A settled revision, and the newest policy revision once it had settled. */
+export interface Settled {
+  revision: string;
+  newestPolicy: string | null;
+}
+
+/**
+ * The newest revision taken, once every revision up to it has committed or been abandoned, and
+ * the newest policy revision read after that: every policy up to the revision is counted in it.
+ */
+export async function settledRevision(db: Queryable): Promise<Settled> {
+  const rows = await db
+    .query<{ settled: string; newest_policy: string | null }>(
+      'SELECT settled::text, newest_policy::text FROM consent_settled_point($1)',
+      [SETTLE_WAIT_MS],
+    )
+    .catch(settleFailed);
+  return { revision: String(rows[0].settled), newestPolicy: rows[0].newest_policy };
 }
 
 /**
@@ -55,6 +71,7 @@ export async function settledRevision(db: Queryable): Promise<string> {
  */
 export class SettledRevisions {
   private value = -1n;
+  private newestPolicy: string | null = null;
   private at = 0;
   private committed = 0n;
   private pending: Promise<bigint> | null = null;
@@ -67,17 +84,24 @@ export class SettledRevisions {
     if (r > this.committed) this.committed = r;
   }
 
-  async get(fresh = false): Promise<string> {
+  /**
+   * A settled revision, with the newest policy revision known once it had settled (or later:
+   * policies are only added, so a newer one counts every policy the older one did).
+   */
+  async get(fresh = false): Promise<Settled> {
     const need = this.committed;
-    if (!fresh && this.value >= need && Date.now() - this.at <= SETTLED_FRESH_MS) return this.value.toString();
+    if (!fresh && this.value >= need && Date.now() - this.at <= SETTLED_FRESH_MS) return this.current();
     for (;;) {
       // A settling that began before this call may predate a write it must include: wait for one
       // that began after.
       const started = Date.now();
       this.pending ??= settledRevision(this.db)
         .then((r) => {
-          const value = BigInt(r);
+          const value = BigInt(r.revision);
           if (value > this.value) this.value = value;
+          if (r.newestPolicy !== null && (this.newestPolicy === null || BigInt(r.newestPolicy) > BigInt(this.newestPolicy))) {
+            this.newestPolicy = r.newestPolicy;
+          }
           this.at = started;
           return value;
         })
@@ -85,8 +109,12 @@ export class SettledRevisions {
           this.pending = null;
         });
       const value = await this.pending;
-      if (value >= need && (!fresh || this.at >= started)) return value.toString();
+      if (value >= need && (!fresh || this.at >= started)) return this.current();
     }
+  }
+
+  private current(): Settled {
+    return { revision: this.value.toString(), newestPolicy: this.newestPolicy };
   }
 }
 
@@ -126,12 +154,12 @@ export async function settleRevision(
   settled: SettledRevisions,
   revision: string,
   where = 'query',
-): Promise<{ revision: string; at: number }> {
+): Promise<{ revision: string; at: number; newestPolicy: string | null }> {
   let newest = await settled.get();
-  if (BigInt(revision) > BigInt(newest)) newest = await settled.get(true);
-  if (BigInt(revision) > BigInt(newest)) {
-    throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest}`, [
-      { path: `${where}.atRevision`, message: `must be at most ${newest}` },
+  if (BigInt(revision) > BigInt(newest.revision)) newest = await settled.get(true);
+  if (BigInt(revision) > BigInt(newest.revision)) {
+    throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest.revision}`, [
+      { path: `${where}.atRevision`, message: `must be at most ${newest.revision}` },
     ]);
   }
   const rows = await db.query<{ at: number | null }>(
@@ -140,7 +168,7 @@ export async function settleRevision(
        (SELECT recorded_at FROM chat_activity WHERE revision <= $1 ORDER BY revision DESC LIMIT 1))) * 1000)::float8 AS at`,
     [revision],
   );
-  return { revision, at: rows[0].at ?? 0 };
+  return { revision, at: rows[0].at ?? 0, newestPolicy: newest.newestPolicy };
 }
 
 /** Parses the `asOf` / `atRevision` parameters of a read. */
@@ -164,10 +192,12 @@ function notInFuture(request: { at: number; where?: string }, now: number): void
 /** The point a read is evaluated at, fixed before it reads. */
 export async function resolvePoint(db: Queryable, settled: SettledRevisions, request: PointRequest, now: number): Promise<Point> {
   if (request.kind === 'atRevision') {
-    const { revision, at } = await settleRevision(db, settled, request.revision, request.where);
-    return { revision, at, recordedBy: null };
+    const { revision, at, newestPolicy } = await settleRevision(db, settled, request.revision, request.where);
+    return { revision, at, recordedBy: null, newestPolicy };
   }
   if (request.kind === 'asOf') notInFuture(request, now);
-  const revision = await settled.get();
-  return request.kind === 'asOf' ? { revision, at: request.at, recordedBy: request.at } : { revision, at: now, recordedBy: null };
+  const { revision, newestPolicy } = await settled.get();
+  return request.kind === 'asOf'
+    ? { revision, at: request.at, recordedBy: request.at, newestPolicy }
+    : { revision, at: now, recordedBy: null, newestPolicy };
 }

@@ -93,7 +93,6 @@ interface UserReadRow {
   user_id: string;
   created_at: number;
   facts: FactRow[];
-  policies_rev: string | null;
   terms?: { revision: string; at: number; data: Record<string, unknown> } | null;
 }
 
@@ -102,13 +101,12 @@ const latestTerms = (cap: string, recordedBy: string) => `(SELECT json_build_obj
      FROM audit_events WHERE user_id = $1 AND type = 'terms.accepted' AND revision <= ${cap} AND occurred_at <= ${recordedBy}
     ORDER BY revision DESC LIMIT 1)`;
 
-// The cap and recordedBy are filtered in JS (users.facts), and only echoed here.
-const consentReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
-    ${POLICIES_REVISION} AS policies_rev, ${CAP}::text AS cap, $3::timestamptz AS recorded_by
+// The user's facts are filtered to the point in JS (userFactsAt); the policies come from the cache.
+const consentReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts
   FROM users u WHERE u.user_id = $1`;
 
 const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
-    ${POLICIES_REVISION} AS policies_rev, ${latestTerms(CAP, '$3::timestamptz')} AS terms
+    ${latestTerms(CAP, '$3::timestamptz')} AS terms
   FROM users u WHERE u.user_id = $1`;
 
 export class ConsentService {
@@ -120,13 +118,12 @@ export class ConsentService {
 
   private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
     const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => ({
-      text: withTerms ? userReadSql : consentReadSql,
-      params: [userId, cap.revision, cap.recordedBy],
+      ...(withTerms ? { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] } : { text: consentReadSql, params: [userId] }),
     }));
     const row = rows[0];
     if (row === undefined) throw notFound(`user ${userId} is not known`);
     const facts = userFactsAt(row.facts, point.revision, point.recordedBy);
-    const { policies, revision: policiesRevision } = await this.policies.at(row.policies_rev, point.revision, point.recordedBy);
+    const { policies, revision: policiesRevision } = await this.policies.at(point.newestPolicy, point.revision, point.recordedBy);
     const state = consentAt(facts, policies, point.at);
     return { row, facts, state, point, etag: consentEtag(facts, policiesRevision) };
   }
@@ -141,7 +138,7 @@ export class ConsentService {
     return this.userView(row.user_id, row.created_at, state, point, row.terms ?? null);
   }
 
-  private userView(userId: string, createdAt: number, state: ConsentState, point: Point, terms: UserReadRow['terms'] | null): UserView {
+  private userView(userId: string, createdAt: number, state: ConsentState, point: Pick<Point, 'revision' | 'at'>, terms: UserReadRow['terms'] | null): UserView {
     return {
       userId,
       plan: state.plan,
@@ -212,7 +209,7 @@ export class ConsentService {
       const after = this.afterWrite(facts, policies, events, now);
       const revision = chain.lastRevision!;
       const terms = await tx.query<{ terms: UserReadRow['terms'] }>(`SELECT ${latestTerms(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS terms`, [userId]);
-      const view = this.userView(userId, createdAt, after.state, { revision, at: now, recordedBy: null }, terms[0].terms);
+      const view = this.userView(userId, createdAt, after.state, { revision, at: now }, terms[0].terms);
       return { status: 200, body: view };
     });
   }

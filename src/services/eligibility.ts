@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
-import { consentAt, decideEligibility, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { POLICIES_REVISION, type PolicyCache, chatColumns, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
+import { type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -15,31 +15,28 @@ export interface DecisionView {
   revision: string;
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-
-function decisionView(d: Decision, point: Point): DecisionView {
+/** `asOf` is the point's time, formatted once per response. */
+function decisionView(d: Decision, asOf: string, revision: string): DecisionView {
   return {
     chatId: d.chatId,
     userId: d.userId,
     eligible: d.eligible,
     reason: d.reason,
     policyVersion: d.policyVersion,
-    consentSince: iso(d.consentSince),
-    retentionUntil: iso(d.retentionUntil),
-    asOf: new Date(point.at).toISOString(),
-    revision: point.revision,
+    consentSince: isoOrNull(d.consentSince),
+    retentionUntil: isoOrNull(d.retentionUntil),
+    asOf,
+    revision,
   };
 }
 
 /** Revision cap, recordedBy, evaluation time: parameters $2 to $4 of every statement here. */
 const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
 
-const singleSql = `SELECT ${chatColumns(...P)},
-    (SELECT u.facts FROM users u WHERE u.user_id = c.user_id) AS facts,
-    ${POLICIES_REVISION} AS policies_rev
-  FROM (SELECT 1) one LEFT JOIN chats c ON c.chat_id = $1`;
+const singleSql = `SELECT ${chatColumns(...P)}, u.facts
+  FROM chats c LEFT JOIN users u ON u.user_id = c.user_id WHERE c.chat_id = $1`;
 
-const batchSql = `SELECT ${chatColumns(...P)}, ${POLICIES_REVISION} AS policies_rev FROM chats c WHERE c.chat_id = ANY($1::text[])`;
+const batchSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
 const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
@@ -104,36 +101,51 @@ export class EligibilityService {
     return facts;
   }
 
-  private async decider(newestPolicy: string | null, point: Point): Promise<Decider> {
-    const { policies } = await this.policies.at(newestPolicy, point.revision, point.recordedBy);
+  private async decider(point: Point): Promise<Decider> {
+    const { policies } = await this.policies.at(point.newestPolicy, point.revision, point.recordedBy);
     return new Decider(policies, point);
   }
 
+  /** One chat: one statement (the chat and its owner's facts), and a second only when its latest activity is not on its row. */
   async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    type Row = ChatRow & { facts: FactRow[] | null; policies_rev: string | null };
-    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: singleSql, params: [chatId, ...capParams(cap)] }));
-    const row = rows[0];
-    const decider = await this.decider(row.policies_rev, point);
-    const decision = decider.decide(chatId, row.chat_id === null ? undefined : row, () => row.facts ?? undefined);
-    return decisionView(decision, point);
+    type Row = ChatRow & { facts: FactRow[] | null };
+    let params: unknown[] = [];
+    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => {
+      params = capParams(cap);
+      return { text: singleSql, params: [chatId, ...params] };
+    });
+    await completeActivity(this.db, rows, params);
+    const row = rows[0] as Row | undefined;
+    const decision = (await this.decider(point)).decide(chatId, row, () => row?.facts ?? undefined);
+    return decisionView(decision, isoTime(point.at), point.revision);
   }
 
   /**
    * Any number of ids (duplicates too) answered at one point, in two statements: the chats as rows,
-   * then their owners' facts (filtered to the point like every other read of them).
+   * then their owners' facts (filtered to the point like every other read of them); a third reads
+   * the latest activity of the chats whose rows cannot tell it at the point.
    */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
-    type Row = ChatRow & { policies_rev: string | null };
     const unique = [...new Set(chatIds)];
-    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => ({ text: batchSql, params: [unique, ...capParams(cap)] }));
-    const byId = new Map(rows.map((c) => [c.chat_id, c]));
-    const facts = await this.factsOf(rows.map((c) => c.user_id));
-    const decider = await this.decider(rows[0]?.policies_rev ?? null, point);
+    let params: unknown[] = [];
+    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
+      params = capParams(cap);
+      return { text: batchSql, params: [unique, ...params] };
+    });
+    const byId = new Map<string, ChatRow>();
+    const owners = new Set<string>();
+    for (const row of rows) {
+      byId.set(row.chat_id, row);
+      owners.add(row.user_id);
+    }
+    const [facts] = await Promise.all([this.factsOf([...owners]), completeActivity(this.db, rows, params)]);
+    const decider = await this.decider(point);
+    const asOf = isoTime(point.at);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
-      return decisionView(decider.decide(id, row, () => (row ? facts.get(row.user_id) : undefined)), point);
+      return decisionView(decider.decide(id, row, () => (row ? facts.get(row.user_id) : undefined)), asOf, point.revision);
     });
-    return { asOf: new Date(point.at).toISOString(), revision: point.revision, results };
+    return { asOf, revision: point.revision, results };
   }
 
   /**
@@ -145,9 +157,14 @@ export class EligibilityService {
     options: { after: string; limit: number | null; pageSize?: number },
   ): AsyncGenerator<EligibleChat[], void, undefined> {
     const cap = capOf(point);
-    const decider = await this.decider(null, point);
+    const decider = await this.decider(point);
     const pageSize = options.pageSize ?? 5_000;
-    const fetchPage = (after: string) => this.db.query<ChatRow>(pageSql, [after, ...capParams(cap), pageSize]);
+    const params = capParams(cap);
+    const fetchPage = async (after: string) => {
+      const rows = await this.db.query<ChatRow>(pageSql, [after, ...params, pageSize]);
+      await completeActivity(this.db, rows, params);
+      return rows;
+    };
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
     let next: Promise<ChatRow[]> | null = fetchPage(options.after);
     try {
@@ -163,7 +180,7 @@ export class EligibilityService {
           if (remaining === 0) break;
           const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
           if (d.eligible) {
-            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: iso(d.retentionUntil) });
+            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: isoOrNull(d.retentionUntil) });
             remaining--;
           }
         }

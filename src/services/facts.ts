@@ -73,9 +73,10 @@ export function userFactsAt(rows: readonly FactRow[], revision: string, recorded
 }
 
 /**
- * The policies, kept in memory. They are only ever added, so a read asks for the newest policy
- * revision (`POLICIES_REVISION`, in the same statement as its data) and the list is read again
- * only when that changed, whichever instance added the policy.
+ * The policies, kept in memory. They are only ever added, so a caller names the newest policy
+ * revision it knows of (a read's point carries the one read when its revision settled; a write
+ * asks for `POLICIES_REVISION` in its own statement) and the list is read again only when that
+ * changed, whichever instance added the policy.
  */
 export class PolicyCache {
   private revision: string | null = null;
@@ -125,9 +126,13 @@ export class PolicyCache {
 /**
  * Columns of a chat as known at the point: `r` revision cap, `c` recordedBy, `t` evaluation time.
  * Which facts count is decided here, in SQL, so that every reader applies the same rule. The
- * latest activity comes from the chat row when it counts at the point, else from chat_activity.
+ * latest activity comes from the chat row when it counts at the point; when it does not (a read in
+ * the past, an activity reported after the point, or a row that names none), `activity_elsewhere`
+ * is set and `completeActivity` reads it from chat_activity. Keeping that lookup out of this statement keeps
+ * the common read to two index probes.
  */
 export function chatColumns(r: string, c: string, t: string): string {
+  const counts = `c.last_activity_at <= ${t} AND c.last_activity_revision <= ${r} AND c.last_activity_recorded_at <= ${c}`;
   return `c.chat_id, c.user_id, c.incognito,
     (c.registered_revision <= ${r} AND c.registered_at <= ${c}) AS registered,
     CASE WHEN c.deleted_revision <= ${r} AND c.deleted_at <= ${c} THEN ${ms('c.deleted_at')} END AS deleted_at,
@@ -135,11 +140,27 @@ export function chatColumns(r: string, c: string, t: string): string {
       (SELECT coalesce(json_agg(${ms("(f->>'flaggedAt')::timestamptz")}), '[]'::json) FROM jsonb_array_elements(c.flags) f
         WHERE f->>'type' = 'policy_violation' AND (f->>'revision')::bigint <= ${r} AND (f->>'flaggedAt')::timestamptz <= ${c})
     END AS flagged_at,
-    CASE WHEN c.last_activity_at <= ${t} AND c.last_activity_revision <= ${r} AND c.last_activity_recorded_at <= ${c}
-      THEN ${ms('c.last_activity_at')}
-      ELSE (SELECT ${ms('max(a.at)')} FROM chat_activity a
-             WHERE a.chat_id = c.chat_id AND a.at <= ${t} AND a.revision <= ${r} AND a.recorded_at <= ${c})
-    END AS last_activity_at`;
+    CASE WHEN ${counts} THEN ${ms('c.last_activity_at')} END AS last_activity_at,
+    CASE WHEN ${counts} THEN false ELSE true END AS activity_elsewhere`;
+}
+
+/** The latest activity of the chats in $1 that counts at the point ($2 cap, $3 recordedBy, $4 time). */
+const activityAtSql = `SELECT ids.id AS chat_id,
+    (SELECT ${ms('max(a.at)')} FROM chat_activity a
+      WHERE a.chat_id = ids.id AND a.at <= $4::timestamptz AND a.revision <= $2::bigint AND a.recorded_at <= $3::timestamptz) AS at
+  FROM unnest($1::text[]) AS ids(id)`;
+
+/**
+ * Fills in the latest activity of the rows whose chat row could not tell it (`activity_elsewhere`),
+ * in one statement for all of them. `capParams` are the read's parameters $2 to $4.
+ */
+export async function completeActivity(db: Queryable, rows: readonly ChatRow[], capParams: readonly unknown[]): Promise<void> {
+  const ids: string[] = [];
+  for (const r of rows) if (r.activity_elsewhere) ids.push(r.chat_id);
+  if (ids.length === 0) return;
+  const found = new Map<string, number | null>();
+  for (const a of await db.query<{ chat_id: string; at: number | null }>(activityAtSql, [ids, ...capParams])) found.set(a.chat_id, a.at);
+  for (const r of rows) if (r.activity_elsewhere) r.last_activity_at = found.get(r.chat_id) ?? null;
 }
 
 export interface ChatRow {
@@ -150,6 +171,7 @@ export interface ChatRow {
   deleted_at: number | null;
   flagged_at: number[] | null;
   last_activity_at: number | null;
+  activity_elsewhere: boolean;
 }
 
 /** The chat as known at the point, or null when it was not registered yet. */

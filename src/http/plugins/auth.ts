@@ -51,28 +51,44 @@ export function actorFor(request: FastifyRequest, userId: string | null): Actor 
   return { sub: auth.sub, kind };
 }
 
+/** What the caller may do on a route, or the error that refuses it. */
+function admit(rule: RouteAuth, principal: Principal): RequestAuth {
+  if (rule.anyToken || principal.scopes.has('admin') || rule.scopes?.some((s) => principal.scopes.has(s))) {
+    return { sub: principal.sub, scopes: principal.scopes, selfOnly: false };
+  }
+  if (rule.self && principal.scopes.has('consent:self')) return { sub: principal.sub, scopes: principal.scopes, selfOnly: true };
+  throw forbidden(`this operation needs one of the scopes: ${[...(rule.scopes ?? []), ...(rule.self ? ['consent:self'] : [])].join(', ')}`);
+}
+
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { verifier: TokenVerifier }) => {
     app.decorateRequest('auth', null);
-    app.addHook('onRequest', async (request) => {
+    // Callback style: a token verified a moment ago is admitted without a promise.
+    app.addHook('onRequest', (request, _reply, done) => {
       const rule = request.routeOptions.config?.auth;
-      if (!rule || rule.public) return;
-      let principal: Principal;
+      if (!rule || rule.public) return done();
+      let token: string;
       try {
-        principal = await opts.verifier.verify(bearer(request));
+        token = bearer(request);
+        const known = opts.verifier.cached(token);
+        if (known !== null) {
+          request.auth = admit(rule, known);
+          return done();
+        }
       } catch (err) {
-        if (err instanceof TokenRejected) throw unauthenticated(err.message);
-        throw err;
+        return done(err as Error);
       }
-      if (rule.anyToken || principal.scopes.has('admin') || rule.scopes?.some((s) => principal.scopes.has(s))) {
-        request.auth = { ...principal, selfOnly: false };
-        return;
-      }
-      if (rule.self && principal.scopes.has('consent:self')) {
-        request.auth = { ...principal, selfOnly: true };
-        return;
-      }
-      throw forbidden(`this operation needs one of the scopes: ${[...(rule.scopes ?? []), ...(rule.self ? ['consent:self'] : [])].join(', ')}`);
+      opts.verifier.verify(token).then(
+        (principal) => {
+          try {
+            request.auth = admit(rule, principal);
+            done();
+          } catch (err) {
+            done(err as Error);
+          }
+        },
+        (err: unknown) => done(err instanceof TokenRejected ? unauthenticated(err.message) : (err as Error)),
+      );
     });
   },
   { name: 'auth', dependencies: ['errors'] },

@@ -36,8 +36,9 @@ export class Metrics {
 
 export const metricsPlugin = fp(
   async (app: FastifyInstance, opts: { metrics: Metrics }) => {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       opts.metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      done();
     });
   },
   { name: 'metrics' },
