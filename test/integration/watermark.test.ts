@@ -1,6 +1,10 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import supertest from 'supertest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { AUDIENCE, ISSUER } from '../helpers/tokens.js';
 
 /**
  * The revision watermark (docs/decisions/0001): a read never reports a revision below which a
@@ -97,6 +101,50 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', (
       expect(BigInt(res.body.revision)).toBeGreaterThanOrEqual(BigInt(r));
     } finally {
       writer.release();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('two instances on one database', () => {
+  it('a policy one instance adds is counted by the next read of the other', async () => {
+    const other = await buildApp(
+      loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }),
+    );
+    try {
+      await other.ready();
+      const admin = await t.bearer('admin');
+      const put = await t.http
+        .put('/v1/users/two-instances/training-consent')
+        .set('authorization', admin)
+        .send({ choice: 'granted', surface: 'web' });
+      expect(put.status).toBe(200);
+      const readOther = () => supertest(other.server).get('/v1/users/two-instances/training-consent').set('authorization', admin);
+      const before = await readOther();
+      expect(before.status).toBe(200);
+      expect(before.headers.etag).toBe(`"${put.body.revision}"`);
+
+      // Created through this instance: the other one has its policies cached, and no write of its own to go by.
+      const created = await t.http.post('/v1/policies').set('authorization', admin).send({
+        version: '2099-03-01',
+        effectiveAt: '2099-03-01T00:00:00Z',
+        decisionDeadline: '2099-04-01T00:00:00Z',
+        defaultChoice: 'granted',
+        requiresReconsent: true,
+        retention: { grantedDays: 1825, deniedDays: 30, violationDays: 730 },
+      });
+      expect(created.status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const after = await readOther();
+      expect(after.headers.etag).toBe(`"${created.body.revision}"`);
+      const future = await supertest(other.server)
+        .get('/v1/users/two-instances/training-consent')
+        .query({ asOf: new Date().toISOString() })
+        .set('authorization', admin);
+      expect(BigInt(future.body.revision)).toBeGreaterThanOrEqual(BigInt(created.body.revision));
+      const listed = await supertest(other.server).get('/v1/policies/2099-03-01').set('authorization', admin);
+      expect(listed.status).toBe(200);
+    } finally {
+      await other.close();
     }
   });
 });
