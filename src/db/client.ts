@@ -32,8 +32,9 @@ export function connectPostgres(url: string, poolSize: number): Database {
     connection: { application_name: 'consent-service' },
   });
   const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
-    async query<T>(text: string, params: readonly unknown[] = []) {
-      return (await s.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+    // postgres.js queries are promises of their rows: handed on as they are, without another await.
+    query<T>(text: string, params: readonly unknown[] = []) {
+      return s.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>;
     },
   });
   const root = asQueryable(sql);

@@ -37,6 +37,8 @@ export const ANY_TIME = '9999-12-31T23:59:59.999Z';
 export const SETTLE_WAIT_MS = 5_000;
 /** A settled revision is reused for this long by reads that need nothing newer. */
 const SETTLED_FRESH_MS = 5;
+/** From this age on, a read that reuses a settled revision also starts settling the next one, without waiting for it. */
+const SETTLED_RENEW_MS = 2;
 
 function settleFailed(err: unknown): never {
   if ((err as { code?: string }).code === '55P03') throw unavailable('recent writes have not settled yet; retry');
@@ -88,29 +90,46 @@ export class SettledRevisions {
    * A settled revision, with the newest policy revision known once it had settled (or later:
    * policies are only added, so a newer one counts every policy the older one did).
    */
+  /** A settled revision that may be reused now, without waiting; null when one must be settled. */
+  peek(): Settled | null {
+    const age = Date.now() - this.at;
+    if (this.value < this.committed || age > SETTLED_FRESH_MS) return null;
+    // Under steady reads the next revision is settled before this one is too old to reuse, so
+    // reads do not queue behind a settling. Its failure is for a read that waits on it to see.
+    if (age >= SETTLED_RENEW_MS && this.pending === null) this.settle().catch(() => {});
+    return this.current();
+  }
+
   async get(fresh = false): Promise<Settled> {
     const need = this.committed;
-    if (!fresh && this.value >= need && Date.now() - this.at <= SETTLED_FRESH_MS) return this.current();
+    const ready = fresh ? null : this.peek();
+    if (ready !== null) return ready;
     for (;;) {
       // A settling that began before this call may predate a write it must include: wait for one
       // that began after.
       const started = Date.now();
-      this.pending ??= settledRevision(this.db)
-        .then((r) => {
-          const value = BigInt(r.revision);
-          if (value > this.value) this.value = value;
-          if (r.newestPolicy !== null && (this.newestPolicy === null || BigInt(r.newestPolicy) > BigInt(this.newestPolicy))) {
-            this.newestPolicy = r.newestPolicy;
-          }
-          this.at = started;
-          return value;
-        })
-        .finally(() => {
-          this.pending = null;
-        });
-      const value = await this.pending;
+      const value = await this.settle();
       if (value >= need && (!fresh || this.at >= started)) return this.current();
     }
+  }
+
+  /** The settling in flight, or a new one. */
+  private settle(): Promise<bigint> {
+    const started = Date.now();
+    this.pending ??= settledRevision(this.db)
+      .then((r) => {
+        const value = BigInt(r.revision);
+        if (value > this.value) this.value = value;
+        if (r.newestPolicy !== null && (this.newestPolicy === null || BigInt(r.newestPolicy) > BigInt(this.newestPolicy))) {
+          this.newestPolicy = r.newestPolicy;
+        }
+        if (started > this.at) this.at = started;
+        return value;
+      })
+      .finally(() => {
+        this.pending = null;
+      });
+    return this.pending;
   }
 
   private current(): Settled {
@@ -140,7 +159,7 @@ export async function readAtPoint<T>(
   now: number,
   query: (cap: ReadCap) => { text: string; params: unknown[] },
 ): Promise<{ rows: T[]; point: Point }> {
-  const point = await resolvePoint(db, settled, request, now);
+  const point = readyPoint(settled, request, now) ?? (await resolvePoint(db, settled, request, now));
   const { text, params } = query(capOf(point));
   return { rows: await db.query<T>(text, params), point };
 }
@@ -189,8 +208,20 @@ function notInFuture(request: { at: number; where?: string }, now: number): void
   }
 }
 
+/** The point of a "now" or `asOf` read, when a settled revision can be reused without waiting. */
+function readyPoint(settled: SettledRevisions, request: PointRequest, now: number): Point | null {
+  if (request.kind === 'atRevision') return null;
+  const ready = settled.peek();
+  if (ready === null) return null;
+  if (request.kind === 'now') return { revision: ready.revision, at: now, recordedBy: null, newestPolicy: ready.newestPolicy };
+  notInFuture(request, now);
+  return { revision: ready.revision, at: request.at, recordedBy: request.at, newestPolicy: ready.newestPolicy };
+}
+
 /** The point a read is evaluated at, fixed before it reads. */
 export async function resolvePoint(db: Queryable, settled: SettledRevisions, request: PointRequest, now: number): Promise<Point> {
+  const ready = readyPoint(settled, request, now);
+  if (ready !== null) return ready;
   if (request.kind === 'atRevision') {
     const { revision, at, newestPolicy } = await settleRevision(db, settled, request.revision, request.where);
     return { revision, at, recordedBy: null, newestPolicy };

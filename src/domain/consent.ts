@@ -5,7 +5,6 @@ import {
   type ConsentState,
   type Plan,
   type Policy,
-  type Surface,
   type UserFact,
 } from './types.js';
 
@@ -15,9 +14,12 @@ function byTime(a: UserFact, b: UserFact): number {
   return a.at - b.at || a.seq - b.seq;
 }
 
-/** Facts in recording order, whatever order they were given in. */
-export function sortFacts(facts: readonly UserFact[]): UserFact[] {
-  return [...facts].sort(byTime);
+/** Facts in recording order, whatever order they were given in (the same array when already in order). */
+export function sortFacts(facts: readonly UserFact[]): readonly UserFact[] {
+  for (let i = 1; i < facts.length; i++) {
+    if (byTime(facts[i - 1], facts[i]) > 0) return [...facts].sort(byTime);
+  }
+  return facts;
 }
 
 interface Snapshot {
@@ -57,20 +59,23 @@ function grantedAt(s: Snapshot, t: number): boolean {
  * (a policy that requires reconsent), and by any time on a plan that is not a consumer plan:
  * chats used while the plan was commercial never become trainable by a later plan change.
  */
-function consentSinceAt(sorted: readonly UserFact[], policies: readonly Policy[], t: number): number | null {
-  if (!grantedAt(snapshotAt(sorted, policies, t), t)) return null;
-  const instants = new Set<number>();
-  for (const f of sorted) if (f.at <= t) instants.add(f.at);
+function consentSinceAt(sorted: readonly UserFact[], policies: readonly Policy[], t: number, atT: Snapshot): number | null {
+  if (!grantedAt(atT, t)) return null;
+  const instants: number[] = [];
+  for (const f of sorted) if (f.at <= t) instants.push(f.at);
   for (const p of policies) {
-    if (p.effectiveAt <= t) instants.add(p.effectiveAt);
-    if (p.decisionDeadline <= t) instants.add(p.decisionDeadline);
+    if (p.effectiveAt <= t) instants.push(p.effectiveAt);
+    if (p.decisionDeadline <= t) instants.push(p.decisionDeadline);
   }
   // A policy that requires reconsent starts a new period even when the user is granted on both
   // sides of its effectiveAt: what came before rests on choices it ignores.
   const cutoff = reconsentCutoff(policies, t);
-  const ordered = [...instants].filter((i) => i >= cutoff).sort((a, b) => b - a);
+  instants.sort((a, b) => b - a);
   let since = t;
-  for (const instant of ordered) {
+  for (let i = 0; i < instants.length; i++) {
+    const instant = instants[i];
+    if (instant < cutoff) break;
+    if (i > 0 && instant === instants[i - 1]) continue;
     // State on [instant, next instant) equals the state at `instant`.
     if (!grantedAt(snapshotAt(sorted, policies, instant), instant)) break;
     since = instant;
@@ -91,13 +96,6 @@ export function consentAt(facts: readonly UserFact[], policies: readonly Policy[
   const sorted = sortFacts(facts);
   const s = snapshotAt(sorted, policies, t);
   const choice = s.choice;
-  const base = {
-    plan: s.plan,
-    choice: choice?.choice ?? null,
-    choiceAt: choice?.at ?? null,
-    choiceSurface: (choice?.surface ?? null) as Surface | null,
-    policy: s.policy,
-  };
   const commercial = s.plan !== null && !CONSUMER_PLANS.has(s.plan);
   const decisionRequired = !commercial && s.policy !== null && choice === null;
 
@@ -125,11 +123,15 @@ export function consentAt(facts: readonly UserFact[], policies: readonly Policy[
   const retentionDays =
     s.policy === null ? null : effective === 'granted' ? s.policy.retention.grantedDays : s.policy.retention.deniedDays;
   return {
-    ...base,
+    plan: s.plan,
+    choice: choice === null ? null : choice.choice,
+    choiceAt: choice === null ? null : choice.at,
+    choiceSurface: choice === null ? null : choice.surface,
+    policy: s.policy,
     effective,
     basis,
     decisionRequired,
     retentionDays,
-    consentSince: effective === 'granted' ? consentSinceAt(sorted, policies, t) : null,
+    consentSince: effective === 'granted' ? consentSinceAt(sorted, policies, t, s) : null,
   };
 }

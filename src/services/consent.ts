@@ -2,12 +2,11 @@ import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
 import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
-import { consentAt, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
+import { consentAt, isoOrNull, isoTime, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { POLICIES_REVISION, type PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 export interface ConsentView {
   userId: string;
@@ -51,16 +50,16 @@ export function consentView(userId: string, state: ConsentState, at: number, rev
     userId,
     plan: state.plan,
     choice: state.choice,
-    choiceAt: iso(state.choiceAt),
+    choiceAt: isoOrNull(state.choiceAt),
     choiceSurface: state.choiceSurface,
     effective: state.effective,
     basis: state.basis,
     decisionRequired: state.decisionRequired,
     policyVersion: state.policy?.version ?? null,
-    decisionDeadline: iso(state.policy?.decisionDeadline ?? null),
+    decisionDeadline: isoOrNull(state.policy?.decisionDeadline ?? null),
     retentionDays: state.retentionDays,
-    consentSince: iso(state.consentSince),
-    asOf: new Date(at).toISOString(),
+    consentSince: isoOrNull(state.consentSince),
+    asOf: isoTime(at),
     revision,
   };
 }
@@ -70,9 +69,9 @@ export function consentView(userId: string, state: ConsentState, at: number, rev
  * plan and choices, and the policies). Time alone can change the representation (a deadline
  * passing) but not the choice it stands for.
  */
-export function consentEtag(facts: readonly UserFact[], policiesRevision: bigint): string {
+export function consentEtag(facts: readonly UserFact[], policiesRevision: number): string {
   let newest = policiesRevision;
-  for (const f of facts) if (BigInt(f.seq) > newest) newest = BigInt(f.seq);
+  for (const f of facts) if (f.seq > newest) newest = f.seq;
   return `"${newest}"`;
 }
 
@@ -123,7 +122,9 @@ export class ConsentService {
     const row = rows[0];
     if (row === undefined) throw notFound(`user ${userId} is not known`);
     const facts = userFactsAt(row.facts, point.revision, point.recordedBy);
-    const { policies, revision: policiesRevision } = await this.policies.at(point.newestPolicy, point.revision, point.recordedBy);
+    const { policies, revision: policiesRevision } =
+      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
+      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
     const state = consentAt(facts, policies, point.at);
     return { row, facts, state, point, etag: consentEtag(facts, policiesRevision) };
   }
@@ -164,7 +165,7 @@ export class ConsentService {
     return { chain, createdAt: row.created_at, facts, policies, policiesRevision };
   }
 
-  private afterWrite(facts: UserFact[], policies: Policy[], events: readonly AuditEvent[], at: number) {
+  private afterWrite(facts: UserFact[], policies: readonly Policy[], events: readonly AuditEvent[], at: number) {
     const added: UserFact[] = [];
     for (const e of events) {
       const seq = Number(e.revision);

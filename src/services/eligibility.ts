@@ -44,13 +44,13 @@ const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
 
 const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
-const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, new Date(cap.at).toISOString()];
+const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, isoTime(cap.at)];
 
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
   private readonly states = new Map<string, ConsentState>();
   constructor(
-    private readonly policies: Policy[],
+    private readonly policies: readonly Policy[],
     private readonly point: Point,
   ) {}
 
@@ -102,7 +102,9 @@ export class EligibilityService {
   }
 
   private async decider(point: Point): Promise<Decider> {
-    const { policies } = await this.policies.at(point.newestPolicy, point.revision, point.recordedBy);
+    const { policies } =
+      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
+      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
     return new Decider(policies, point);
   }
 

@@ -72,15 +72,25 @@ export function userFactsAt(rows: readonly FactRow[], revision: string, recorded
   return toUserFacts(rows.filter((r) => r.seq <= cap && r.at <= by));
 }
 
+/** The policies that count at a point, and the newest revision among them (0 when none). */
+export interface PolicySet {
+  policies: readonly Policy[];
+  revision: number;
+}
+
 /**
  * The policies, kept in memory. They are only ever added, so a caller names the newest policy
  * revision it knows of (a read's point carries the one read when its revision settled; a write
  * asks for `POLICIES_REVISION` in its own statement) and the list is read again only when that
- * changed, whichever instance added the policy.
+ * changed, whichever instance added the policy. Revisions compare as numbers, as in `userFactsAt`.
  */
 export class PolicyCache {
   private revision: string | null = null;
   private rows: PolicyRow[] = [];
+  private entries: { policy: Policy; revision: number; recordedAt: number }[] = [];
+  /** Every policy: what nearly every read counts, handed out without copying. */
+  private everything: PolicySet = { policies: [], revision: 0 };
+  private lastRecordedAt = 0;
 
   constructor(private readonly db: Queryable) {}
 
@@ -91,6 +101,9 @@ export class PolicyCache {
         `SELECT ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies, ${POLICIES_REVISION} AS rev`,
       );
       this.rows = rows[0].policies;
+      this.entries = this.rows.map((row) => ({ policy: toPolicy(row), revision: Number(row.revision), recordedAt: row.recordedAt }));
+      this.everything = { policies: this.entries.map((e) => e.policy), revision: Math.max(0, ...this.entries.map((e) => e.revision)) };
+      this.lastRecordedAt = Math.max(0, ...this.entries.map((e) => e.recordedAt));
       this.revision = rows[0].rev;
     }
     return this.rows;
@@ -101,21 +114,23 @@ export class PolicyCache {
     return this.current(newest ?? (await this.newest()));
   }
 
-  /**
-   * The policies recorded at a point, given the newest policy revision its statement saw, and the
-   * newest revision among them.
-   */
-  async at(
-    newest: string | null,
-    revision: string,
-    recordedBy: number | null,
-    q: Queryable = this.db,
-  ): Promise<{ policies: Policy[]; revision: bigint }> {
-    const rows = await this.current(newest, q);
-    const cap = BigInt(revision);
+  /** The policies at a point, without waiting, when the cache is current for `newest`; null when it is not. */
+  peek(newest: string | null, revision: string, recordedBy: number | null): PolicySet | null {
+    return newest !== null && newest === this.revision ? this.select(revision, recordedBy) : null;
+  }
+
+  /** The policies recorded at a point, given the newest policy revision known when the point was fixed. */
+  async at(newest: string | null, revision: string, recordedBy: number | null, q: Queryable = this.db): Promise<PolicySet> {
+    await this.current(newest, q);
+    return this.select(revision, recordedBy);
+  }
+
+  private select(revision: string, recordedBy: number | null): PolicySet {
+    const cap = Number(revision);
     const by = recordedBy ?? Number.POSITIVE_INFINITY;
-    const counted = rows.filter((p) => BigInt(p.revision) <= cap && p.recordedAt <= by);
-    return { policies: counted.map(toPolicy), revision: counted.reduce((m, p) => (BigInt(p.revision) > m ? BigInt(p.revision) : m), 0n) };
+    if (this.everything.revision <= cap && this.lastRecordedAt <= by) return this.everything;
+    const counted = this.entries.filter((e) => e.revision <= cap && e.recordedAt <= by);
+    return { policies: counted.map((e) => e.policy), revision: Math.max(0, ...counted.map((e) => e.revision)) };
   }
 
   private async newest(): Promise<string | null> {
