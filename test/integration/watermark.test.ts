@@ -84,6 +84,25 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', (
     }
   });
 
+  it('skips the look at the locks only while no revision beyond a known settled one was taken', async () => {
+    const [{ settled }] = await sql`SELECT settled::text FROM consent_settled_point(50, -1)`;
+    const [again] = await sql`SELECT settled::text FROM consent_settled_point(50, ${settled})`;
+    expect(again.settled).toBe(settled);
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      await writer`SELECT nextval('revision_seq')`;
+      // The writer's revision is beyond the known one: settling has to wait for it, and gives up.
+      await expect(sql`SELECT * FROM consent_settled_point(50, ${settled})`).rejects.toMatchObject({ code: '55P03' });
+    } finally {
+      await writer`ROLLBACK`;
+      writer.release();
+    }
+    const [after] = await sql`SELECT settled::text FROM consent_settled_point(50, ${settled})`;
+    expect(BigInt(after.settled)).toBeGreaterThan(BigInt(settled));
+  });
+
   it('answers reads while a writer is in flight with a revision below it', async () => {
     const reader = await t.bearer('consent:read');
     const writer = await sql.reserve();
