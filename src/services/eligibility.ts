@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
 import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { OwnerFactsCache, type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -15,28 +15,19 @@ export interface DecisionView {
   revision: string;
 }
 
-/** `asOf` is the point's time, formatted once per response. */
-function decisionView(d: Decision, asOf: string, revision: string): DecisionView {
-  return {
-    chatId: d.chatId,
-    userId: d.userId,
-    eligible: d.eligible,
-    reason: d.reason,
-    policyVersion: d.policyVersion,
-    consentSince: isoOrNull(d.consentSince),
-    retentionUntil: isoOrNull(d.retentionUntil),
-    asOf,
-    revision,
-  };
-}
-
 /** Revision cap, recordedBy, evaluation time: parameters $2 to $4 of every statement here. */
 const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
 
 const singleSql = `SELECT ${chatColumns(...P)}, u.facts
   FROM chats c LEFT JOIN users u ON u.user_id = c.user_id WHERE c.chat_id = $1`;
 
-const batchSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
+/** The chats, with their owners' chain heads (null when the owner has no row, or no event yet). */
+const batchSql = `SELECT ${chatColumns(...P)}, u.head_revision::text AS head
+  FROM chats c LEFT JOIN users u ON u.user_id = c.user_id WHERE c.chat_id = ANY($1::text[])`;
+type BatchRow = ChatRow & { head: string | null };
+
+/** Owners' facts with the chain head they go with. */
+const ownersFactsSql = `SELECT u.user_id, u.head_revision::text AS head, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
 const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
@@ -44,38 +35,66 @@ const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
 
 const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
+
 const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, isoTime(cap.at)];
+
+/** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
+interface Owner {
+  state: ConsentState;
+  since: string | null;
+}
 
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
-  private readonly states = new Map<string, ConsentState>();
+  private readonly owners = new Map<string, Owner>();
+  readonly asOf: string;
   constructor(
     private readonly policies: readonly Policy[],
     private readonly point: Point,
-  ) {}
+  ) {
+    this.asOf = isoTime(point.at);
+  }
 
-  consentOf(userId: string, facts: () => FactRow[] | undefined): ConsentState {
-    let state = this.states.get(userId);
-    if (state === undefined) {
-      state = consentAt(userFactsAt(facts() ?? [], this.point.revision, this.point.recordedBy), this.policies, this.point.at);
-      this.states.set(userId, state);
+  private ownerOf(userId: string, facts: () => FactRow[] | undefined): Owner {
+    let owner = this.owners.get(userId);
+    if (owner === undefined) {
+      const state = consentAt(userFactsAt(facts() ?? [], this.point.revision, this.point.recordedBy), this.policies, this.point.at);
+      owner = { state, since: isoOrNull(state.consentSince) };
+      this.owners.set(userId, owner);
     }
-    return state;
+    return owner;
   }
 
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
     const chat = row ? toChatFacts(row) : null;
-    const consent = chat ? this.consentOf(chat.userId, facts) : null;
+    const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
     return decideEligibility(chatId, chat, consent, this.point.at);
+  }
+
+  /** The decision as answered: times formatted, the point attached. */
+  view(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): DecisionView {
+    const d = this.decide(chatId, row, facts);
+    return {
+      chatId: d.chatId,
+      userId: d.userId,
+      eligible: d.eligible,
+      reason: d.reason,
+      policyVersion: d.policyVersion,
+      // decideEligibility passes the owner's consentSince on (or null): its formatted copy is reused.
+      consentSince: d.consentSince === null ? null : this.owners.get(d.userId!)!.since,
+      retentionUntil: isoOrNull(d.retentionUntil),
+      asOf: this.asOf,
+      revision: this.point.revision,
+    };
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
   trim(max: number): void {
-    if (this.states.size > max) this.states.clear();
+    if (this.owners.size > max) this.owners.clear();
   }
 
   knows(userId: string): boolean {
-    return this.states.has(userId);
+    return this.owners.has(userId);
   }
 }
 
@@ -90,6 +109,7 @@ export class EligibilityService {
     private readonly db: Database,
     private readonly policies: PolicyCache,
     private readonly settled: SettledRevisions,
+    private readonly ownerFacts = new OwnerFactsCache(),
   ) {}
 
   /** The facts of these users (each asked once), by user; the decider filters them to its point. */
@@ -118,36 +138,50 @@ export class EligibilityService {
     });
     await completeActivity(this.db, rows, params);
     const row = rows[0] as Row | undefined;
-    const decision = (await this.decider(point)).decide(chatId, row, () => row?.facts ?? undefined);
-    return decisionView(decision, isoTime(point.at), point.revision);
+    return (await this.decider(point)).view(chatId, row, () => row?.facts ?? undefined);
   }
 
   /**
-   * Any number of ids (duplicates too) answered at one point, in two statements: the chats as rows,
-   * then their owners' facts (filtered to the point like every other read of them); a third reads
-   * the latest activity of the chats whose rows cannot tell it at the point.
+   * Any number of ids (duplicates too) answered at one point: one statement reads the chats with
+   * their owners' chain heads; the facts of owners not cached at that head are read in a second
+   * one, beside a third that reads the latest activity of the chats whose rows cannot tell it at
+   * the point. Both later statements start after the point's revision settled, so they see every
+   * fact up to it; what they see beyond it is not counted.
    */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
     const unique = [...new Set(chatIds)];
     let params: unknown[] = [];
-    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
+    const { rows, point } = await readAtPoint<BatchRow>(this.db, this.settled, request, now, (cap) => {
       params = capParams(cap);
       return { text: batchSql, params: [unique, ...params] };
     });
-    const byId = new Map<string, ChatRow>();
-    const owners = new Set<string>();
+    const byId = new Map<string, BatchRow>();
+    const facts = new Map<string, FactRow[]>();
+    const missing = new Set<string>();
     for (const row of rows) {
       byId.set(row.chat_id, row);
-      owners.add(row.user_id);
+      if (facts.has(row.user_id)) continue;
+      const cached = row.head === null ? undefined : this.ownerFacts.get(row.user_id, row.head);
+      if (cached !== undefined) facts.set(row.user_id, cached);
+      else missing.add(row.user_id);
     }
-    const [facts] = await Promise.all([this.factsOf([...owners]), completeActivity(this.db, rows, params)]);
+    await Promise.all([
+      missing.size === 0
+        ? null
+        : this.db.query<{ user_id: string; head: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
+            for (const f of found) {
+              facts.set(f.user_id, f.facts);
+              if (f.head !== null) this.ownerFacts.set(f.user_id, f.head, f.facts);
+            }
+          }),
+      completeActivity(this.db, rows, params),
+    ]);
     const decider = await this.decider(point);
-    const asOf = isoTime(point.at);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
-      return decisionView(decider.decide(id, row, () => (row ? facts.get(row.user_id) : undefined)), asOf, point.revision);
+      return decider.view(id, row, () => (row ? facts.get(row.user_id) : undefined));
     });
-    return { asOf, revision: point.revision, results };
+    return { asOf: decider.asOf, revision: point.revision, results };
   }
 
   /**

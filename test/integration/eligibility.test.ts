@@ -442,6 +442,20 @@ describe('on the seeded policy', () => {
       for (const r of dated.results) expect(r.asOf).toBe(asOf);
     });
 
+    it('follows an owner whose consent changed between two batches (facts kept between batches are for one chain head)', async () => {
+      await api.setPlan('cache-u', 'pro');
+      await api.choose('cache-u', 'granted');
+      await api.register('cache-c', 'cache-u');
+      const before = await api.batch(['cache-c', 'r-yes']);
+      expect(before.results.map((r) => r.reason)).toEqual(['user_choice', 'user_choice']);
+      await api.choose('cache-u', 'denied');
+      const after = await api.batch(['cache-c', 'r-yes']);
+      expect(after.results.map((r) => r.reason)).toEqual(['opted_out', 'user_choice']);
+      // The earlier point still answers as it did.
+      const replay = await api.batch(['cache-c'], { atRevision: before.revision });
+      expect(replay.results[0].reason).toBe('user_choice');
+    });
+
     it('accepts 10,000 ids of 128 characters (over 1 MiB, under the 1.5 MiB batch limit)', async () => {
       const ids = Array.from({ length: 10_000 }, (_, i) => `long-${String(i).padStart(5, '0')}-`.padEnd(128, 'x'));
       ids[4_321] = 'r-yes';
