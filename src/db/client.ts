@@ -30,6 +30,16 @@ export function connectPostgres(url: string, poolSize: number): Database {
     prepare: true,
     onnotice: () => {},
     connection: { application_name: 'consent-service' },
+    types: {
+      // Times are mostly handed over as ISO strings already: sent as they are, instead of being
+      // parsed into a Date and formatted again for every parameter of every statement.
+      date: {
+        to: 1184,
+        from: [1082, 1114, 1184],
+        serialize: (x: unknown) => (typeof x === 'string' ? x : (x instanceof Date ? x : new Date(x as number)).toISOString()),
+        parse: (x: string) => new Date(x),
+      },
+    },
   });
   const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
     // postgres.js queries are promises of their rows: handed on as they are, without another await.
