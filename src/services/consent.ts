@@ -90,7 +90,8 @@ function acceptanceView(e: { revision: string; userId: string; occurredAt: strin
 
 interface UserReadRow {
   user_id: string;
-  created_at: number;
+  /** Read for a user, not for a consent alone. */
+  created_at?: number;
   facts: FactRow[];
   terms?: { revision: string; at: number; data: Record<string, unknown> } | null;
 }
@@ -101,7 +102,7 @@ const latestTerms = (cap: string, recordedBy: string) => `(SELECT json_build_obj
     ORDER BY revision DESC LIMIT 1)`;
 
 // The user's facts are filtered to the point in JS (userFactsAt); the policies come from the cache.
-const consentReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts
+const consentReadSql = `SELECT u.user_id, u.facts
   FROM users u WHERE u.user_id = $1`;
 
 const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
@@ -136,7 +137,7 @@ export class ConsentService {
 
   async getUser(userId: string, request: PointRequest, now: number): Promise<UserView> {
     const { row, state, point } = await this.read(userId, request, now, true);
-    return this.userView(row.user_id, row.created_at, state, point, row.terms ?? null);
+    return this.userView(row.user_id, row.created_at!, state, point, row.terms ?? null);
   }
 
   private userView(userId: string, createdAt: number, state: ConsentState, point: Pick<Point, 'revision' | 'at'>, terms: UserReadRow['terms'] | null): UserView {

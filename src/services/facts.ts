@@ -6,7 +6,8 @@ import type { Queryable } from '../db/client.js';
 import { ANY_TIME, NO_REVISION_CAP } from '../db/point.js';
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
 
-const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
+/** Epoch milliseconds of a timestamptz. date_part works in float8 (extract in numeric, slower); times are whole milliseconds, so rounding makes it exact. */
+const ms = (col: string) => `round(date_part('epoch', ${col}) * 1000)`;
 
 /** JSON array of the policies recorded at the point. Parameters: $R revision cap, $C recordedBy. */
 export function policiesJson(r: string, c: string): string {
