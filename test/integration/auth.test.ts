@@ -310,6 +310,18 @@ describe('public routes need no token', () => {
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
   });
 
+  it('/metrics counts requests by route template and status', async () => {
+    const reader = await t.bearer('consent:read', 'metrics-reader');
+    await t.http.get('/v1/users/metrics-nobody/training-consent').set('authorization', reader);
+    await t.http.get('/v1/users/metrics-nobody/training-consent');
+    const res = await t.http.get('/metrics');
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="404"\} [1-9]\d*$/m);
+    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="401"\} [1-9]\d*$/m);
+    expect(res.text).toMatch(/^http_request_duration_seconds_sum\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="404"\} \d+\.\d{6}$/m);
+    expect(res.text).toMatch(/^process_uptime_seconds \d+\.\d{3}$/m);
+  });
+
   it('/docs', async () => {
     const res = await t.http.get('/docs').redirects(3);
     expect(res.status).toBe(200);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { TokenRejected, type Principal, type Scope, type TokenVerifier } from '../../auth/verifier.js';
 import type { Actor } from '../../audit/append.js';
@@ -60,35 +60,46 @@ function admit(rule: RouteAuth, principal: Principal): RequestAuth {
   throw forbidden(`this operation needs one of the scopes: ${[...(rule.scopes ?? []), ...(rule.self ? ['consent:self'] : [])].join(', ')}`);
 }
 
+/** The onRequest hook of a route that needs a token: a token verified a moment ago is admitted without a promise. */
+function authHook(rule: RouteAuth, verifier: TokenVerifier): onRequestHookHandler {
+  return (request, _reply, done) => {
+    let token: string;
+    try {
+      token = bearer(request);
+      const known = verifier.cached(token);
+      if (known !== null) {
+        request.auth = admit(rule, known);
+        return done();
+      }
+    } catch (err) {
+      return done(err as Error);
+    }
+    verifier.verify(token).then(
+      (principal) => {
+        try {
+          request.auth = admit(rule, principal);
+          done();
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+      (err: unknown) => done(err instanceof TokenRejected ? unauthenticated(err.message) : (err as Error)),
+    );
+  };
+}
+
+/**
+ * Every route registered after this plugin that declares a non-public `config.auth` gets its own
+ * auth hook, ahead of its other onRequest hooks: nothing is looked up per request.
+ */
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { verifier: TokenVerifier }) => {
     app.decorateRequest('auth', null);
-    // Callback style: a token verified a moment ago is admitted without a promise.
-    app.addHook('onRequest', (request, _reply, done) => {
-      const rule = request.routeOptions.config?.auth;
-      if (!rule || rule.public) return done();
-      let token: string;
-      try {
-        token = bearer(request);
-        const known = opts.verifier.cached(token);
-        if (known !== null) {
-          request.auth = admit(rule, known);
-          return done();
-        }
-      } catch (err) {
-        return done(err as Error);
-      }
-      opts.verifier.verify(token).then(
-        (principal) => {
-          try {
-            request.auth = admit(rule, principal);
-            done();
-          } catch (err) {
-            done(err as Error);
-          }
-        },
-        (err: unknown) => done(err instanceof TokenRejected ? unauthenticated(err.message) : (err as Error)),
-      );
+    app.addHook('onRoute', (route) => {
+      const rule = route.config?.auth;
+      if (!rule || rule.public) return;
+      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [authHook(rule, opts.verifier), ...own];
     });
   },
   { name: 'auth', dependencies: ['errors'] },
