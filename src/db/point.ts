@@ -88,10 +88,6 @@ export class SettledRevisions {
     if (r > this.committed) this.committed = r;
   }
 
-  /**
-   * A settled revision, with the newest policy revision known once it had settled (or later:
-   * policies are only added, so a newer one counts every policy the older one did).
-   */
   /** A settled revision that may be reused now, without waiting; null when one must be settled. */
   peek(): Settled | null {
     const age = Date.now() - this.at;
@@ -102,6 +98,11 @@ export class SettledRevisions {
     return this.current();
   }
 
+  /**
+   * A settled revision, with the newest policy revision known once it had settled (or later:
+   * policies are only added, so a newer one counts every policy the older one did). `fresh` asks
+   * for one settled after this call began.
+   */
   async get(fresh = false): Promise<Settled> {
     const need = this.committed;
     const ready = fresh ? null : this.peek();

@@ -7,7 +7,6 @@ import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { POLICIES_REVISION, type PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
-
 export interface ConsentView {
   userId: string;
   plan: Plan | null;
@@ -117,9 +116,9 @@ export class ConsentService {
   ) {}
 
   private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
-    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => ({
-      ...(withTerms ? { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] } : { text: consentReadSql, params: [userId] }),
-    }));
+    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) =>
+      withTerms ? { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] } : { text: consentReadSql, params: [userId] },
+    );
     const row = rows[0];
     if (row === undefined) throw notFound(`user ${userId} is not known`);
     const facts = userFactsAt(row.facts, point.revision, point.recordedBy);

@@ -35,7 +35,6 @@ const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
 
 const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
-
 const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, isoTime(cap.at)];
 
 /** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
@@ -168,7 +167,7 @@ export class EligibilityService {
     await Promise.all([
       missing.size === 0
         ? null
-        : this.db.query<{ user_id: string; head: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
+        : this.db.query<{ user_id: string; head: string | null; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
             for (const f of found) {
               facts.set(f.user_id, f.facts);
               if (f.head !== null) this.ownerFacts.set(f.user_id, f.head, f.facts);
