@@ -65,7 +65,7 @@ class Decider {
   }
 
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
-    const chat = row ? toChatFacts(row) : null;
+    const chat = row ? toChatFacts(row, this.point.revision, this.point.recordedBy) : null;
     const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
     return decideEligibility(chatId, chat, consent, this.point.at);
   }

@@ -171,7 +171,9 @@ export class PolicyCache {
 
 /**
  * Columns of a chat as known at the point: `r` revision cap, `c` recordedBy, `t` evaluation time.
- * Which facts count is decided here, in SQL, so that every reader applies the same rule. The
+ * Which facts count is decided here, in SQL, and in `toChatFacts` for the flags (kept on the row
+ * with their revisions and times, and filtered like a user's facts), so that every reader applies
+ * the same rule. The
  * latest activity comes from the chat row when it counts at the point; when it does not (a read in
  * the past, an activity reported after the point, or a row that names none), `activity_elsewhere`
  * is set and `completeActivity` reads it from chat_activity. Keeping that lookup out of this statement keeps
@@ -182,10 +184,7 @@ export function chatColumns(r: string, c: string, t: string): string {
   return `c.chat_id, c.user_id, c.incognito,
     (c.registered_revision <= ${r} AND c.registered_at <= ${c}) AS registered,
     CASE WHEN c.deleted_revision <= ${r} AND c.deleted_at <= ${c} THEN ${ms('c.deleted_at')} END AS deleted_at,
-    CASE WHEN c.flags <> '[]'::jsonb THEN
-      (SELECT coalesce(json_agg(${ms("(f->>'flaggedAt')::timestamptz")}), '[]'::json) FROM jsonb_array_elements(c.flags) f
-        WHERE f->>'type' = 'policy_violation' AND (f->>'revision')::bigint <= ${r} AND (f->>'flaggedAt')::timestamptz <= ${c})
-    END AS flagged_at,
+    CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
     CASE WHEN ${counts} THEN ${ms('c.last_activity_at')} END AS last_activity_at,
     CASE WHEN ${counts} THEN false ELSE true END AS activity_elsewhere`;
 }
@@ -215,20 +214,41 @@ export interface ChatRow {
   incognito: boolean;
   registered: boolean;
   deleted_at: number | null;
-  flagged_at: number[] | null;
+  /** As stored (null when there are none): filtered to the point by `toChatFacts`. */
+  flags: StoredFlag[] | null;
   last_activity_at: number | null;
   activity_elsewhere: boolean;
 }
 
-/** The chat as known at the point, or null when it was not registered yet. */
-export function toChatFacts(row: ChatRow): ChatFacts | null {
+/** A flag as kept in `chats.flags`. */
+export interface StoredFlag {
+  type: string;
+  flaggedAt: string;
+  revision: string;
+}
+
+/** The times of the policy-violation flags that count at a point (revision cap, recordedBy). */
+function flaggedAt(flags: readonly StoredFlag[] | null, revision: string, recordedBy: number | null): number[] {
+  if (flags === null) return [];
+  const cap = Number(revision);
+  const by = recordedBy ?? Number.POSITIVE_INFINITY;
+  const times: number[] = [];
+  for (const f of flags) {
+    const at = Date.parse(f.flaggedAt);
+    if (f.type === 'policy_violation' && Number(f.revision) <= cap && at <= by) times.push(at);
+  }
+  return times;
+}
+
+/** The chat as known at the point (its revision cap and recordedBy), or null when it was not registered yet. */
+export function toChatFacts(row: ChatRow, revision: string, recordedBy: number | null): ChatFacts | null {
   if (!row.registered) return null;
   return {
     chatId: row.chat_id,
     userId: row.user_id,
     incognito: row.incognito,
     deletedAt: row.deleted_at,
-    flaggedAt: row.flagged_at ?? [],
+    flaggedAt: flaggedAt(row.flags, revision, recordedBy),
     lastActivityAt: row.last_activity_at,
   };
 }
