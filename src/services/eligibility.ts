@@ -33,8 +33,6 @@ const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
   ORDER BY c.chat_id LIMIT $5`;
 
-const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
-
 const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, isoTime(cap.at)];
 
 /** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
@@ -111,13 +109,18 @@ export class EligibilityService {
     private readonly ownerFacts = new OwnerFactsCache(),
   ) {}
 
-  /** The facts of these users (each asked once), by user; the decider filters them to its point. */
-  private async factsOf(userIds: readonly string[]): Promise<Map<string, FactRow[]>> {
+  /**
+   * The facts of these users (each asked once), added to `into` by user and kept in the owners'
+   * facts cache for the chain head they were read at; the decider filters them to its point.
+   */
+  private async factsOf(userIds: Iterable<string>, into = new Map<string, FactRow[]>()): Promise<Map<string, FactRow[]>> {
     const unique = [...new Set(userIds)];
-    const facts = new Map<string, FactRow[]>();
-    if (unique.length === 0) return facts;
-    for (const f of await this.db.query<{ user_id: string; facts: FactRow[] }>(usersFactsSql, [unique])) facts.set(f.user_id, f.facts);
-    return facts;
+    if (unique.length === 0) return into;
+    for (const f of await this.db.query<{ user_id: string; head: string | null; facts: FactRow[] }>(ownersFactsSql, [unique])) {
+      into.set(f.user_id, f.facts);
+      if (f.head !== null) this.ownerFacts.set(f.user_id, f.head, f.facts);
+    }
+    return into;
   }
 
   private async decider(point: Point): Promise<Decider> {
@@ -164,17 +167,7 @@ export class EligibilityService {
       if (cached !== undefined) facts.set(row.user_id, cached);
       else missing.add(row.user_id);
     }
-    await Promise.all([
-      missing.size === 0
-        ? null
-        : this.db.query<{ user_id: string; head: string | null; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
-            for (const f of found) {
-              facts.set(f.user_id, f.facts);
-              if (f.head !== null) this.ownerFacts.set(f.user_id, f.head, f.facts);
-            }
-          }),
-      completeActivity(this.db, rows, params),
-    ]);
+    await Promise.all([this.factsOf(missing, facts), completeActivity(this.db, rows, params)]);
     const decider = await this.decider(point);
     const results = chatIds.map((id) => {
       const row = byId.get(id);

@@ -3,22 +3,19 @@
  * domain's types. Times cross the wire as epoch milliseconds.
  */
 import type { Queryable } from '../db/client.js';
-import { ANY_TIME, NO_REVISION_CAP } from '../db/point.js';
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
 
 /** Epoch milliseconds of a timestamptz. date_part works in float8 (extract in numeric, slower); times are whole milliseconds, so rounding makes it exact. */
 const ms = (col: string) => `round(date_part('epoch', ${col}) * 1000)`;
 
-/** JSON array of the policies recorded at the point. Parameters: $R revision cap, $C recordedBy. */
-export function policiesJson(r: string, c: string): string {
-  return `(SELECT coalesce(json_agg(json_build_object(
-      'version', version, 'effectiveAt', ${ms('effective_at')}, 'decisionDeadline', ${ms('decision_deadline')},
-      'defaultChoice', default_choice, 'requiresReconsent', requires_reconsent,
-      'grantedDays', retention_granted_days, 'deniedDays', retention_denied_days,
-      'violationDays', retention_violation_days, 'revision', revision::text, 'recordedAt', ${ms('recorded_at')})
-      ORDER BY effective_at), '[]'::json)
-    FROM policies WHERE revision <= ${r} AND recorded_at <= ${c})`;
-}
+/** JSON array of every policy, with its revision and recording time (the cache filters them to a point). */
+const ALL_POLICIES_JSON = `(SELECT coalesce(json_agg(json_build_object(
+    'version', version, 'effectiveAt', ${ms('effective_at')}, 'decisionDeadline', ${ms('decision_deadline')},
+    'defaultChoice', default_choice, 'requiresReconsent', requires_reconsent,
+    'grantedDays', retention_granted_days, 'deniedDays', retention_denied_days,
+    'violationDays', retention_violation_days, 'revision', revision::text, 'recordedAt', ${ms('recorded_at')})
+    ORDER BY effective_at), '[]'::json)
+  FROM policies)`;
 
 /** SQL for the newest policy revision: tells a `PolicyCache` whether it is current. */
 export const POLICIES_REVISION = `(SELECT max(revision)::text FROM policies)`;
@@ -129,7 +126,7 @@ export class PolicyCache {
   private async current(newest: string | null, q: Queryable = this.db): Promise<PolicyRow[]> {
     if (newest !== this.revision || this.revision === null) {
       const rows = await q.query<{ policies: PolicyRow[]; rev: string | null }>(
-        `SELECT ${policiesJson(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS policies, ${POLICIES_REVISION} AS rev`,
+        `SELECT ${ALL_POLICIES_JSON} AS policies, ${POLICIES_REVISION} AS rev`,
       );
       this.rows = rows[0].policies;
       this.entries = this.rows.map((row) => ({ policy: toPolicy(row), revision: Number(row.revision), recordedAt: row.recordedAt }));
