@@ -1,5 +1,6 @@
 import { badRequest, unavailable } from '../errors.js';
 import type { Queryable } from './client.js';
+import { UserFactsCache } from './user-facts.js';
 
 /**
  * The point a read is evaluated at. Facts count when their revision is <= `revision` and, for an
@@ -51,20 +52,24 @@ export interface Settled {
   newestPolicy: string | null;
 }
 
+/** Bounds the users a settling names as changed: beyond it, a listener forgets every user. */
+const MAX_CHANGED_USERS = 10_000;
+
 /**
- * The newest revision taken, once every revision up to it has committed or been abandoned, and
- * the newest policy revision read after that: every policy up to the revision is counted in it.
- * `known` is a revision known to have settled (-1 for none): while no later one has been taken,
- * settling costs a sequence read instead of a look at every lock.
+ * The newest revision taken, once every revision up to it has committed or been abandoned, the
+ * newest policy revision read after that (every policy up to the revision is counted in it), and
+ * the users with facts at revisions in (`known`, settled] (null for "any": `known` is -1, or too
+ * many). `known` is a revision known to have settled (-1 for none): while no later one has been
+ * taken, settling costs a sequence read instead of a look at every lock.
  */
-export async function settledRevision(db: Queryable, known = '-1'): Promise<Settled> {
+export async function settledRevision(db: Queryable, known = '-1'): Promise<Settled & { changedUsers: string[] | null }> {
   const rows = await db
-    .query<{ settled: string; newest_policy: string | null }>(
-      'SELECT settled::text, newest_policy::text FROM consent_settled_point($1, $2)',
-      [SETTLE_WAIT_MS, known],
+    .query<{ settled: string; newest_policy: string | null; changed_users: string[] | null }>(
+      'SELECT settled::text, newest_policy::text, changed_users FROM consent_settled_changes($1, $2, $3)',
+      [SETTLE_WAIT_MS, known, MAX_CHANGED_USERS],
     )
     .catch(settleFailed);
-  return { revision: String(rows[0].settled), newestPolicy: rows[0].newest_policy };
+  return { revision: String(rows[0].settled), newestPolicy: rows[0].newest_policy, changedUsers: rows[0].changed_users };
 }
 
 /**
@@ -80,7 +85,14 @@ export class SettledRevisions {
   private committed = 0n;
   private pending: Promise<bigint> | null = null;
 
-  constructor(private readonly db: Queryable) {}
+  /**
+   * `users` keeps users' facts for the reads capped at these revisions: each settling tells it
+   * which users' facts changed before the revision is handed out.
+   */
+  constructor(
+    private readonly db: Queryable,
+    readonly users = new UserFactsCache(),
+  ) {}
 
   /** A write of this process committed at `revision`: later reads must include it. */
   noteCommitted(revision: string): void {
@@ -122,6 +134,8 @@ export class SettledRevisions {
     this.pending ??= settledRevision(this.db, this.value.toString())
       .then((r) => {
         const value = BigInt(r.revision);
+        // Before the revision is handed out: a read at it must not find a user's facts from before a change up to it.
+        this.users.changed(value > this.value ? value : this.value, r.changedUsers);
         if (value > this.value) this.value = value;
         if (r.newestPolicy !== null && (this.newestPolicy === null || BigInt(r.newestPolicy) > BigInt(this.newestPolicy))) {
           this.newestPolicy = r.newestPolicy;
@@ -212,7 +226,7 @@ function notInFuture(request: { at: number; where?: string }, now: number): void
 }
 
 /** The point of a "now" or `asOf` read, when a settled revision can be reused without waiting. */
-function readyPoint(settled: SettledRevisions, request: PointRequest, now: number): Point | null {
+export function readyPoint(settled: SettledRevisions, request: PointRequest, now: number): Point | null {
   if (request.kind === 'atRevision') return null;
   const ready = settled.peek();
   if (ready === null) return null;

@@ -1,7 +1,7 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Queryable } from '../db/client.js';
-import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { consentAt, isoOrNull, isoTime, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { POLICIES_REVISION, type PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
@@ -115,12 +115,32 @@ export class ConsentService {
     private readonly settled: SettledRevisions,
   ) {}
 
+  /**
+   * The user's consent at a point. A consent alone is folded from the users' facts cache when it
+   * holds the user (`UserFactsCache`), else from one statement that fills it; a user's resource is
+   * read with its latest terms acceptance in one statement, which fills the cache too.
+   */
   private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
-    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) =>
-      withTerms ? { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] } : { text: consentReadSql, params: [userId] },
-    );
-    const row = rows[0];
+    const cache = this.settled.users;
+    let row: UserReadRow | undefined;
+    let point: Point;
+    let mark: bigint | null = null;
+    if (withTerms) {
+      ({ rows: [row], point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => {
+        mark = cache.mark();
+        return { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] };
+      }));
+    } else {
+      point = readyPoint(this.settled, request, now) ?? (await resolvePoint(this.db, this.settled, request, now));
+      const cached = cache.get(userId);
+      if (cached !== undefined) row = { user_id: userId, facts: cached };
+      else {
+        mark = cache.mark();
+        [row] = await this.db.query<UserReadRow>(consentReadSql, [userId]);
+      }
+    }
     if (row === undefined) throw notFound(`user ${userId} is not known`);
+    if (mark !== null) cache.set(userId, row.facts, mark);
     const facts = userFactsAt(row.facts, point.revision, point.recordedBy);
     const { policies, revision: policiesRevision } =
       this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??

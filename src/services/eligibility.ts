@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
 import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { OwnerFactsCache, type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -18,16 +18,12 @@ export interface DecisionView {
 /** Revision cap, recordedBy, evaluation time: parameters $2 to $4 of every statement here. */
 const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
 
-const singleSql = `SELECT ${chatColumns(...P)}, u.facts
-  FROM chats c LEFT JOIN users u ON u.user_id = c.user_id WHERE c.chat_id = $1`;
+const singleSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = $1`;
 
-/** The chats, with their owners' chain heads (null when the owner has no row, or no event yet). */
-const batchSql = `SELECT ${chatColumns(...P)}, u.head_revision::text AS head
-  FROM chats c LEFT JOIN users u ON u.user_id = c.user_id WHERE c.chat_id = ANY($1::text[])`;
-type BatchRow = ChatRow & { head: string | null };
+const batchSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
-/** Owners' facts with the chain head they go with. */
-const ownersFactsSql = `SELECT u.user_id, u.head_revision::text AS head, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
+/** Owners' facts, for the owners the users' facts cache does not hold. */
+const ownersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
 const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
@@ -106,68 +102,76 @@ export class EligibilityService {
     private readonly db: Database,
     private readonly policies: PolicyCache,
     private readonly settled: SettledRevisions,
-    private readonly ownerFacts = new OwnerFactsCache(),
   ) {}
 
   /**
-   * The facts of these users (each asked once), added to `into` by user and kept in the owners'
-   * facts cache for the chain head they were read at; the decider filters them to its point.
+   * The facts of these owners, added to `into` by user: from the users' facts cache, and for the
+   * owners it does not hold from one statement, which fills the cache. Complete for any point up
+   * to the newest settled revision; the decider filters them to its point. A promise only when
+   * there was something to read.
    */
-  private async factsOf(userIds: Iterable<string>, into = new Map<string, FactRow[]>()): Promise<Map<string, FactRow[]>> {
-    const unique = [...new Set(userIds)];
-    if (unique.length === 0) return into;
-    for (const f of await this.db.query<{ user_id: string; head: string | null; facts: FactRow[] }>(ownersFactsSql, [unique])) {
-      into.set(f.user_id, f.facts);
-      if (f.head !== null) this.ownerFacts.set(f.user_id, f.head, f.facts);
+  private ownersFacts(userIds: Iterable<string>, into: Map<string, FactRow[]>): Promise<void> | undefined {
+    const cache = this.settled.users;
+    const missing = new Set<string>();
+    for (const u of userIds) {
+      if (into.has(u) || missing.has(u)) continue;
+      const cached = cache.get(u);
+      if (cached !== undefined) into.set(u, cached);
+      else missing.add(u);
     }
-    return into;
-  }
-
-  private async decider(point: Point): Promise<Decider> {
-    const { policies } =
-      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
-      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
-    return new Decider(policies, point);
-  }
-
-  /** One chat: one statement (the chat and its owner's facts), and a second only when its latest activity is not on its row. */
-  async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    type Row = ChatRow & { facts: FactRow[] | null };
-    let params: unknown[] = [];
-    const { rows, point } = await readAtPoint<Row>(this.db, this.settled, request, now, (cap) => {
-      params = capParams(cap);
-      return { text: singleSql, params: [chatId, ...params] };
+    if (missing.size === 0) return undefined;
+    const mark = cache.mark();
+    return this.db.query<{ user_id: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
+      for (const f of found) {
+        into.set(f.user_id, f.facts);
+        cache.set(f.user_id, f.facts, mark);
+      }
     });
-    await completeActivity(this.db, rows, params);
-    const row = rows[0] as Row | undefined;
-    return (await this.decider(point)).view(chatId, row, () => row?.facts ?? undefined);
+  }
+
+  private decider(point: Point): Decider | Promise<Decider> {
+    const ready = this.policies.peek(point.newestPolicy, point.revision, point.recordedBy);
+    if (ready !== null) return new Decider(ready.policies, point);
+    return this.policies.at(point.newestPolicy, point.revision, point.recordedBy).then(({ policies }) => new Decider(policies, point));
   }
 
   /**
-   * Any number of ids (duplicates too) answered at one point: one statement reads the chats with
-   * their owners' chain heads; the facts of owners not cached at that head are read in a second
-   * one, beside a third that reads the latest activity of the chats whose rows cannot tell it at
-   * the point. Both later statements start after the point's revision settled, so they see every
-   * fact up to it; what they see beyond it is not counted.
+   * One chat: one statement, the chat's row. Its owner's facts come from the users' facts cache
+   * or a second statement, beside a third only when its latest activity is not on its row.
+   */
+  async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
+    let params: unknown[] = [];
+    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
+      params = capParams(cap);
+      return { text: singleSql, params: [chatId, ...params] };
+    });
+    const row = rows[0] as ChatRow | undefined;
+    const facts = new Map<string, FactRow[]>();
+    if (row !== undefined) {
+      const reading = this.ownersFacts([row.user_id], facts);
+      if (reading !== undefined || row.activity_elsewhere) await Promise.all([reading, completeActivity(this.db, rows, params)]);
+    }
+    return (await this.decider(point)).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
+  }
+
+  /**
+   * Any number of ids (duplicates too) answered at one point: one statement reads the chats; the
+   * facts of owners the users' facts cache does not hold are read in a second one, beside a third
+   * that reads the latest activity of the chats whose rows cannot tell it at the point. Both
+   * later statements start after the point's revision settled, so they see every fact up to it;
+   * what they see beyond it is not counted.
    */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
     const unique = [...new Set(chatIds)];
     let params: unknown[] = [];
-    const { rows, point } = await readAtPoint<BatchRow>(this.db, this.settled, request, now, (cap) => {
+    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
       params = capParams(cap);
       return { text: batchSql, params: [unique, ...params] };
     });
-    const byId = new Map<string, BatchRow>();
+    const byId = new Map<string, ChatRow>();
+    for (const row of rows) byId.set(row.chat_id, row);
     const facts = new Map<string, FactRow[]>();
-    const missing = new Set<string>();
-    for (const row of rows) {
-      byId.set(row.chat_id, row);
-      if (facts.has(row.user_id)) continue;
-      const cached = row.head === null ? undefined : this.ownerFacts.get(row.user_id, row.head);
-      if (cached !== undefined) facts.set(row.user_id, cached);
-      else missing.add(row.user_id);
-    }
-    await Promise.all([this.factsOf(missing, facts), completeActivity(this.db, rows, params)]);
+    await Promise.all([this.ownersFacts(rows.map((r) => r.user_id), facts), completeActivity(this.db, rows, params)]);
     const decider = await this.decider(point);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
@@ -202,7 +206,11 @@ export class EligibilityService {
         next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
         if (rows.length === 0) return;
         decider.trim(100_000);
-        const facts = await this.factsOf(rows.map((r) => r.user_id).filter((u) => !decider.knows(u)));
+        const facts = new Map<string, FactRow[]>();
+        await this.ownersFacts(
+          rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
+          facts,
+        );
         const page: EligibleChat[] = [];
         for (const row of rows) {
           if (remaining === 0) break;

@@ -3,6 +3,7 @@
  * domain's types. Times cross the wire as epoch milliseconds.
  */
 import type { Queryable } from '../db/client.js';
+import type { FactRow } from '../db/user-facts.js';
 import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
 
 /** Epoch milliseconds of a timestamptz. date_part works in float8 (extract in numeric, slower); times are whole milliseconds, so rounding makes it exact. */
@@ -44,12 +45,7 @@ export function toPolicy(row: PolicyRow): Policy {
   };
 }
 
-export interface FactRow {
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-  at: number;
-}
+export type { FactRow } from '../db/user-facts.js';
 
 export function toUserFacts(rows: readonly FactRow[]): UserFact[] {
   return rows.map((r) =>
@@ -68,36 +64,6 @@ export function userFactsAt(rows: readonly FactRow[], revision: string, recorded
   const cap = Number(revision);
   const by = recordedBy ?? Number.POSITIVE_INFINITY;
   return toUserFacts(rows.filter((r) => r.seq <= cap && r.at <= by));
-}
-
-/**
- * Owners' facts as last read, by user, with the revision of the user's chain head they were read
- * at. Every write that adds a fact moves the head, so facts cached for the head a read sees are
- * that user's facts. A batch reads each owner's head with its chats and asks only for the facts of
- * owners whose head moved or who are not cached: pipelines ask about the same users again and
- * again. Bounded: the oldest entries go first.
- */
-export class OwnerFactsCache {
-  private readonly entries = new Map<string, { head: string; facts: FactRow[] }>();
-
-  constructor(private readonly max = 20_000) {}
-
-  get(userId: string, head: string): FactRow[] | undefined {
-    const entry = this.entries.get(userId);
-    return entry !== undefined && entry.head === head ? entry.facts : undefined;
-  }
-
-  set(userId: string, head: string, facts: FactRow[]): void {
-    this.entries.delete(userId);
-    if (this.entries.size >= this.max) {
-      let drop = Math.ceil(this.max / 10);
-      for (const key of this.entries.keys()) {
-        if (drop-- === 0) break;
-        this.entries.delete(key);
-      }
-    }
-    this.entries.set(userId, { head, facts });
-  }
 }
 
 /** The policies that count at a point, and the newest revision among them (0 when none). */

@@ -4,6 +4,7 @@ import type { WriteContext } from '../../src/audit/append.js';
 import { SettledRevisions } from '../../src/db/point.js';
 import { ChatService } from '../../src/services/chats.js';
 import { ConsentService } from '../../src/services/consent.js';
+import { EligibilityService } from '../../src/services/eligibility.js';
 import { PolicyCache } from '../../src/services/facts.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -442,7 +443,7 @@ describe('on the seeded policy', () => {
       for (const r of dated.results) expect(r.asOf).toBe(asOf);
     });
 
-    it('follows an owner whose consent changed between two batches (facts kept between batches are for one chain head)', async () => {
+    it("follows an owner whose consent changed between two batches (owners' facts kept in memory are forgotten when they change)", async () => {
       await api.setPlan('cache-u', 'pro');
       await api.choose('cache-u', 'granted');
       await api.register('cache-c', 'cache-u');
@@ -454,6 +455,30 @@ describe('on the seeded policy', () => {
       // The earlier point still answers as it did.
       const replay = await api.batch(['cache-c'], { atRevision: before.revision });
       expect(replay.results[0].reason).toBe('user_choice');
+    });
+
+    it("keeps an owner's facts in memory once read, and reads them again once another writer changed them", async () => {
+      // Services of their own over the same database: every write below comes from another writer.
+      const settled = new SettledRevisions(t.db);
+      const policies = new PolicyCache(t.db);
+      const eligibility = new EligibilityService(t.db, policies, settled);
+      const consent = new ConsentService(t.db, policies, settled);
+      await api.setPlan('mem-u', 'pro');
+      await api.choose('mem-u', 'granted');
+      await api.register('mem-c', 'mem-u');
+      expect(settled.users.get('mem-u')).toBeUndefined();
+      expect(await eligibility.single('mem-c', { kind: 'now' }, Date.now())).toMatchObject({ eligible: true, reason: 'user_choice' });
+      expect(settled.users.get('mem-u')).toHaveLength(2);
+      expect((await consent.getConsent('mem-u', { kind: 'now' }, Date.now())).view).toMatchObject({ choice: 'granted' });
+
+      await api.choose('mem-u', 'denied');
+      // Past the few milliseconds a settled revision is reused for: the next read settles, and hears of the change.
+      await sleep(20);
+      expect((await consent.getConsent('mem-u', { kind: 'now' }, Date.now())).view).toMatchObject({ choice: 'denied' });
+      expect(settled.users.get('mem-u')).toHaveLength(3);
+      const batch = await eligibility.batch(['mem-c'], { kind: 'now' }, Date.now());
+      expect(batch.results[0]).toMatchObject({ eligible: false, reason: 'opted_out' });
+      expect((await eligibility.single('mem-c', { kind: 'atRevision', revision: batch.revision }, Date.now())).reason).toBe('opted_out');
     });
 
     it('accepts 10,000 ids of 128 characters (over 1 MiB, under the 1.5 MiB batch limit)', async () => {

@@ -124,7 +124,89 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', (
   });
 });
 
+describe('users whose facts changed, as settling names them', () => {
+  type Changes = { settled: string; changed_users: string[] | null };
+  const settle = async (known: string, maxUsers = 100) =>
+    (await t.db.query<Changes>('SELECT settled::text, changed_users FROM consent_settled_changes(50, $1, $2)', [known, maxUsers]))[0];
+
+  it('names each user with a plan change or a choice since a known settled revision, and no one else', async () => {
+    const writer = await t.bearer('consent:write');
+    const first = await settle('-1');
+    // Nothing was settled before: the caller must forget everyone.
+    expect(first.changed_users).toBeNull();
+    expect(await settle(first.settled)).toEqual({ settled: first.settled, changed_users: [] });
+
+    for (const [path, body] of [
+      ['/v1/users/ch-a/training-consent', { choice: 'granted', surface: 'web' }],
+      ['/v1/users/ch-a/training-consent', { choice: 'denied', surface: 'web' }],
+      ['/v1/users/ch-b/plan', { plan: 'pro' }],
+      ['/v1/chats/ch-c-chat', { userId: 'ch-c' }],
+    ] as const) {
+      expect((await t.http.put(path).set('authorization', writer).send(body)).status).toBeLessThan(300);
+    }
+    const next = await settle(first.settled);
+    expect(BigInt(next.settled)).toBeGreaterThan(BigInt(first.settled));
+    // Each named once; a chat registration is not a fact of its owner's consent.
+    expect([...next.changed_users!].sort()).toEqual(['ch-a', 'ch-b']);
+    // More facts than the caller will hear of by name: it must forget everyone.
+    expect((await settle(first.settled, 2)).changed_users).toBeNull();
+    expect((await settle(first.settled, 3)).changed_users).toHaveLength(2);
+    expect((await settle(next.settled)).changed_users).toEqual([]);
+  });
+});
+
 describe.runIf(process.env.TEST_DATABASE === 'postgres')('two instances on one database', () => {
+  const instance = () =>
+    buildApp(loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }));
+  /** Past the few milliseconds a settled revision is reused for. */
+  const settleAnew = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+  it("a change one instance records reaches the other's reads, which had the user's facts cached", async () => {
+    const other = await instance();
+    try {
+      await other.ready();
+      const admin = await t.bearer('admin');
+      const write = (path: string, body: object) => t.http.put(path).set('authorization', admin).send(body);
+      expect((await write('/v1/users/cached-elsewhere/plan', { plan: 'pro' })).status).toBe(200);
+      expect((await write('/v1/users/cached-elsewhere/training-consent', { choice: 'granted', surface: 'web' })).status).toBe(200);
+      expect((await write('/v1/chats/cached-elsewhere-chat', { userId: 'cached-elsewhere' })).status).toBe(201);
+      await settleAnew();
+      const consent = () => supertest(other.server).get('/v1/users/cached-elsewhere/training-consent').set('authorization', admin);
+      const single = () => supertest(other.server).get('/v1/chats/cached-elsewhere-chat/training-eligibility').set('authorization', admin);
+      const batch = () =>
+        supertest(other.server).post('/v1/training-eligibility/batch').set('authorization', admin).send({ chatIds: ['cached-elsewhere-chat'] });
+      const stream = async () =>
+        (await supertest(other.server).get('/v1/training-eligibility/eligible-chats').set('authorization', admin)).text.includes(
+          '"cached-elsewhere-chat"',
+        );
+
+      // Read through every path, twice: the second answer comes from the other instance's cache.
+      for (let i = 0; i < 2; i++) {
+        expect((await consent()).body).toMatchObject({ plan: 'pro', effective: 'granted' });
+        expect((await single()).body).toMatchObject({ eligible: true });
+        expect((await batch()).body.results[0]).toMatchObject({ eligible: true });
+        expect(await stream()).toBe(true);
+      }
+
+      const denied = await write('/v1/users/cached-elsewhere/training-consent', { choice: 'denied', surface: 'web' });
+      expect(denied.status).toBe(200);
+      await settleAnew();
+      const after = await consent();
+      expect(after.body).toMatchObject({ effective: 'denied', choice: 'denied' });
+      expect(after.headers.etag).toBe(`"${denied.body.revision}"`);
+      expect((await single()).body).toMatchObject({ eligible: false, reason: 'opted_out' });
+      expect((await batch()).body.results[0]).toMatchObject({ eligible: false, reason: 'opted_out' });
+      expect(await stream()).toBe(false);
+
+      expect((await write('/v1/users/cached-elsewhere/plan', { plan: 'team' })).status).toBe(200);
+      await settleAnew();
+      expect((await consent()).body).toMatchObject({ plan: 'team' });
+      expect((await single()).body).toMatchObject({ eligible: false, reason: 'commercial_plan' });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a policy one instance adds is counted by the next read of the other', async () => {
     const other = await buildApp(
       loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }),
