@@ -514,7 +514,7 @@ function describeLoad(name: string, r: LoadResult, cpu: Record<string, number>) 
     `  ${name.padEnd(9)} ${fmt(r.reqPerS).padStart(7)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p90 ${fmt(r.p90Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  max ${fmt(r.maxMs, 1)} ms` +
       `  (${fmt(r.ok)} ok${bad ? `, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts` : ''})`,
   );
-  log(`            cpu (cores): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  log(`            cpu (cores): ${Object.entries(cpu).filter(([k]) => !k.endsWith('Kernel')).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const perReq = cpuPerRequest(r, cpu);
   if (perReq) log(`            cpu per request: ${Object.entries(perReq).map(([k, v]) => `${k} ${v} µs`).join(', ')}`);
   if (bad) log(`            !! status codes: ${JSON.stringify(r.statusCodes)}`);
@@ -526,9 +526,9 @@ function describeLoad(name: string, r: LoadResult, cpu: Record<string, number>) 
  */
 function cpuPerRequest(r: LoadResult, cpu: Record<string, number>): Record<string, number> | null {
   if (r.reqPerS <= 0) return null;
-  const server = r.title.startsWith('baseline') ? cpu.baseline : cpu.service;
+  const name = r.title.startsWith('baseline') ? 'baseline' : 'service';
   const us = (cores: number) => Math.round((cores / r.reqPerS) * 1e6);
-  return { [r.title.startsWith('baseline') ? 'baseline' : 'service']: us(server), other: us(cpu.other) };
+  return { [name]: us(cpu[name]), [`${name} in the kernel`]: us(cpu[`${name}Kernel`]), other: us(cpu.other) };
 }
 
 async function measure(ctx: Context, name: string, spec: Parameters<typeof runLoad>[0]): Promise<Measured> {
@@ -759,7 +759,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
     const ratio = svcMedian / baseMedian;
     log(`  service   median ${fmt(svcMedian, 1)} ms  p90 ${fmt(percentile(svcMs, 90), 1)} ms  min ${fmt(Math.min(...svcMs), 1)} ms  (${fmt(eligibleSeen / svcMs.length, 0)} eligible per batch)`);
     log(`  baseline  median ${fmt(baseMedian, 1)} ms  p90 ${fmt(percentile(baseMs, 90), 1)} ms  min ${fmt(Math.min(...baseMs), 1)} ms  (its own SELECT: median ${fmt(median(baseServerMs), 1)} ms)`);
-    log(`            cpu (cores): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(`            cpu (cores): ${Object.entries(cpu).filter(([k]) => !k.endsWith('Kernel')).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const r = (xs: number[]) => xs.map((x) => round(x, 2));
     return {
       detail: {
@@ -815,7 +815,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
       `  service RSS: ${fmt(before?.rssMiB, 0)} MiB before, peak ${fmt(peakRssMiB, 0)} MiB during (${samples} samples), ` +
         `VmHWM ${fmt(after?.hwmMiB, 0)} MiB (peak since the service started: seeding and earlier scenarios included)`,
     );
-    log(`            cpu (cores): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(`            cpu (cores): ${Object.entries(cpu).filter(([k]) => !k.endsWith('Kernel')).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     log(`  first line ${res.firstLine}`);
     const countOk = res.lines === expected;
     return {

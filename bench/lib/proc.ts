@@ -109,16 +109,22 @@ export function sampleRss(pid: number, everyMs = 50) {
 
 const CLK_TCK = 100;
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSecondsOf(pid: number): number {
+/** CPU seconds a process has used so far in user space and in the kernel, from /proc/<pid>/stat. */
+export function cpuTimesOf(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+    return { user: Number(rest[11]) / CLK_TCK, system: Number(rest[12]) / CLK_TCK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSecondsOf(pid: number): number {
+  const t = cpuTimesOf(pid);
+  return t.user + t.system;
 }
 
 /** Busy and total CPU seconds of the whole machine, from /proc/stat. */
@@ -137,7 +143,7 @@ export function machineCpu(): { busy: number; total: number } {
 export function cpuMeter(pids: Record<string, number>) {
   const t0 = process.hrtime.bigint();
   const m0 = machineCpu();
-  const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
+  const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTimesOf(pid)]));
   const self0 = process.cpuUsage();
   return {
     stop(): Record<string, number> {
@@ -147,8 +153,11 @@ export function cpuMeter(pids: Record<string, number>) {
       const out: Record<string, number> = {};
       let accounted = 0;
       for (const [k, pid] of Object.entries(pids)) {
-        const used = cpuSecondsOf(pid) - p0[k];
+        const t = cpuTimesOf(pid);
+        const used = t.user + t.system - (p0[k].user + p0[k].system);
         out[k] = used / wall;
+        // The part spent in the kernel (system calls: sockets, mostly).
+        out[`${k}Kernel`] = (t.system - p0[k].system) / wall;
         accounted += used;
       }
       const bench = (self.user + self.system) / 1e6;
