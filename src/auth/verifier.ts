@@ -17,6 +17,8 @@ const CLOCK_TOLERANCE_S = 30;
 const CACHE_MAX = 10_000;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const CACHE_TTL_MS = 60_000;
+/** Characters from the end of a token (its signature) that key the cache of verified tokens. */
+const CACHE_KEY_CHARS = 32;
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
@@ -56,10 +58,13 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     development = true;
   }
 
-  const cache = new Map<string, { principal: Principal; until: number }>();
+  // Keyed by the end of the token (its signature) to hash a few characters rather than the whole
+  // token on every request; a hit must still be the very same token.
+  const keyOf = (token: string) => token.slice(-CACHE_KEY_CHARS);
+  const cache = new Map<string, { token: string; principal: Principal; until: number }>();
   const cached = (token: string): Principal | null => {
-    const hit = cache.get(token);
-    return hit !== undefined && hit.until > Date.now() ? hit.principal : null;
+    const hit = cache.get(keyOf(token));
+    return hit !== undefined && hit.token === token && hit.until > Date.now() ? hit.principal : null;
   };
   return {
     published,
@@ -85,7 +90,7 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const principal: Principal = { sub: payload.sub, scopes: new Set(scope.split(' ').filter(Boolean)) };
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, { principal, until: Math.min(now + CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_S) * 1000) });
+      cache.set(keyOf(token), { token, principal, until: Math.min(now + CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_S) * 1000) });
       return principal;
     },
   };

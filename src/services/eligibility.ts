@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
-import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type ReadCap, type SettledRevisions } from '../db/point.js';
+import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { type PolicyCache, chatColumns, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { type PolicyCache, CHAT_COLUMNS, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -15,21 +15,17 @@ export interface DecisionView {
   revision: string;
 }
 
-/** Revision cap, recordedBy, evaluation time: parameters $2 to $4 of every statement here. */
-const P = [CAP, '$3::timestamptz', '$4::timestamptz'] as const;
+const singleSql = `SELECT ${CHAT_COLUMNS} FROM chats c WHERE c.chat_id = $1`;
 
-const singleSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = $1`;
-
-const batchSql = `SELECT ${chatColumns(...P)} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
+const batchSql = `SELECT ${CHAT_COLUMNS} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
 /** Owners' facts, for the owners the users' facts cache does not hold. */
 const ownersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
-const pageSql = `SELECT ${chatColumns(...P)} FROM chats c
-  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${P[0]} AND c.registered_at <= ${P[1]}
-  ORDER BY c.chat_id LIMIT $5`;
-
-const capParams = (cap: ReadCap) => [cap.revision, cap.recordedBy, isoTime(cap.at)];
+/** A page of the chats that may be eligible at a point: registered by it ($2 cap, $3 recordedBy), not incognito. */
+const pageSql = `SELECT ${CHAT_COLUMNS} FROM chats c
+  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
+  ORDER BY c.chat_id LIMIT $4`;
 
 /** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
 interface Owner {
@@ -59,7 +55,7 @@ class Decider {
   }
 
   decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
-    const chat = row ? toChatFacts(row, this.point.revision, this.point.recordedBy) : null;
+    const chat = row ? toChatFacts(row, this.point) : null;
     const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
     return decideEligibility(chatId, chat, consent, this.point.at);
   }
@@ -140,16 +136,13 @@ export class EligibilityService {
    * or a second statement, beside a third only when its latest activity is not on its row.
    */
   async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    let params: unknown[] = [];
-    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
-      params = capParams(cap);
-      return { text: singleSql, params: [chatId, ...params] };
-    });
+    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, () => ({ text: singleSql, params: [chatId] }));
     const row = rows[0] as ChatRow | undefined;
     const facts = new Map<string, FactRow[]>();
     if (row !== undefined) {
       const reading = this.ownersFacts([row.user_id], facts);
-      if (reading !== undefined || row.activity_elsewhere) await Promise.all([reading, completeActivity(this.db, rows, params)]);
+      const activity = completeActivity(this.db, rows, point);
+      if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
     return (await this.decider(point)).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
   }
@@ -163,15 +156,11 @@ export class EligibilityService {
    */
   async batch(chatIds: readonly string[], request: PointRequest, now: number) {
     const unique = [...new Set(chatIds)];
-    let params: unknown[] = [];
-    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, (cap) => {
-      params = capParams(cap);
-      return { text: batchSql, params: [unique, ...params] };
-    });
+    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, () => ({ text: batchSql, params: [unique] }));
     const byId = new Map<string, ChatRow>();
     for (const row of rows) byId.set(row.chat_id, row);
     const facts = new Map<string, FactRow[]>();
-    await Promise.all([this.ownersFacts(rows.map((r) => r.user_id), facts), completeActivity(this.db, rows, params)]);
+    await Promise.all([this.ownersFacts(rows.map((r) => r.user_id), facts), completeActivity(this.db, rows, point)]);
     const decider = await this.decider(point);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
@@ -191,10 +180,9 @@ export class EligibilityService {
     const cap = capOf(point);
     const decider = await this.decider(point);
     const pageSize = options.pageSize ?? 5_000;
-    const params = capParams(cap);
     const fetchPage = async (after: string) => {
-      const rows = await this.db.query<ChatRow>(pageSql, [after, ...params, pageSize]);
-      await completeActivity(this.db, rows, params);
+      const rows = await this.db.query<ChatRow>(pageSql, [after, cap.revision, cap.recordedBy, pageSize]);
+      await completeActivity(this.db, rows, point);
       return rows;
     };
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;

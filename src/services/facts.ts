@@ -3,8 +3,9 @@
  * domain's types. Times cross the wire as epoch milliseconds.
  */
 import type { Queryable } from '../db/client.js';
+import { capOf, type Point } from '../db/point.js';
 import type { FactRow } from '../db/user-facts.js';
-import type { ChatFacts, Choice, Plan, Policy, Surface, UserFact } from '../domain/index.js';
+import { isoTime, type ChatFacts, type Choice, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 
 /** Epoch milliseconds of a timestamptz. date_part works in float8 (extract in numeric, slower); times are whole milliseconds, so rounding makes it exact. */
 const ms = (col: string) => `round(date_part('epoch', ${col}) * 1000)`;
@@ -133,23 +134,53 @@ export class PolicyCache {
 }
 
 /**
- * Columns of a chat as known at the point: `r` revision cap, `c` recordedBy, `t` evaluation time.
- * Which facts count is decided here, in SQL, and in `toChatFacts` for the flags (kept on the row
- * with their revisions and times, and filtered like a user's facts), so that every reader applies
- * the same rule. The
- * latest activity comes from the chat row when it counts at the point; when it does not (a read in
- * the past, an activity reported after the point, or a row that names none), `activity_elsewhere`
- * is set and `completeActivity` reads it from chat_activity. Keeping that lookup out of this statement keeps
- * the common read to two index probes.
+ * A chat's row as stored, with the revision and recording time of each of its facts, times as
+ * epoch milliseconds. Which of them count at a point is decided in `toChatFacts`, the same way
+ * as a user's facts and the chat's flags, so that every reader applies one rule; the statements
+ * stay short and take no parameters but the chats asked for.
  */
-export function chatColumns(r: string, c: string, t: string): string {
-  const counts = `c.last_activity_at <= ${t} AND c.last_activity_revision <= ${r} AND c.last_activity_recorded_at <= ${c}`;
-  return `c.chat_id, c.user_id, c.incognito,
-    (c.registered_revision <= ${r} AND c.registered_at <= ${c}) AS registered,
-    CASE WHEN c.deleted_revision <= ${r} AND c.deleted_at <= ${c} THEN ${ms('c.deleted_at')} END AS deleted_at,
-    CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
-    CASE WHEN ${counts} THEN ${ms('c.last_activity_at')} END AS last_activity_at,
-    CASE WHEN ${counts} THEN false ELSE true END AS activity_elsewhere`;
+export const CHAT_COLUMNS = `c.chat_id, c.user_id, c.incognito, c.registered_revision AS reg_rev, ${ms('c.registered_at')} AS reg_at,
+  c.deleted_revision AS del_rev, ${ms('c.deleted_at')} AS del_at, CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
+  c.last_activity_revision AS act_rev, ${ms('c.last_activity_at')} AS act_at, ${ms('c.last_activity_recorded_at')} AS act_rec`;
+
+export interface ChatRow {
+  chat_id: string;
+  user_id: string;
+  incognito: boolean;
+  /** Revisions arrive as text (int8). */
+  reg_rev: string;
+  reg_at: number;
+  del_rev: string | null;
+  del_at: number | null;
+  /** As stored (null when there are none). */
+  flags: StoredFlag[] | null;
+  /** The latest activity reported (its time, revision and recording time), or null. */
+  act_rev: string | null;
+  act_at: number | null;
+  act_rec: number | null;
+  /** Set by `completeActivity` when the latest activity does not count at the point: the latest that does. */
+  activity_at_point?: number | null;
+}
+
+/** What a point admits: facts at or below the revision cap, recorded at or before `by`; activity at or before `at`. */
+interface Admits {
+  cap: number;
+  by: number;
+  at: number;
+}
+
+const admits = (point: Point): Admits => ({
+  cap: Number(point.revision),
+  by: point.recordedBy ?? Number.POSITIVE_INFINITY,
+  at: point.at,
+});
+
+/** Whether the chat was registered at the point. */
+const registered = (row: ChatRow, p: Admits) => Number(row.reg_rev) <= p.cap && row.reg_at <= p.by;
+
+/** Whether the chat's latest activity counts at the point: when it does not, an earlier one may. */
+function latestActivityCounts(row: ChatRow, p: Admits): boolean {
+  return row.act_at !== null && row.act_at <= p.at && Number(row.act_rev) <= p.cap && row.act_rec! <= p.by;
 }
 
 /** The latest activity of the chats in $1 that counts at the point ($2 cap, $3 recordedBy, $4 time). */
@@ -159,28 +190,21 @@ const activityAtSql = `SELECT ids.id AS chat_id,
   FROM unnest($1::text[]) AS ids(id)`;
 
 /**
- * Fills in the latest activity of the rows whose chat row could not tell it (`activity_elsewhere`),
- * in one statement for all of them. `capParams` are the read's parameters $2 to $4.
+ * Reads, from chat_activity, the latest activity that counts at the point for the rows whose
+ * latest activity does not (a read in the past, an activity reported after the point, or none
+ * reported), in one statement for all of them; nothing when every row's own counts.
  */
-export async function completeActivity(db: Queryable, rows: readonly ChatRow[], capParams: readonly unknown[]): Promise<void> {
+export function completeActivity(db: Queryable, rows: readonly ChatRow[], point: Point): Promise<void> | undefined {
+  const p = admits(point);
   const ids: string[] = [];
-  for (const r of rows) if (r.activity_elsewhere) ids.push(r.chat_id);
-  if (ids.length === 0) return;
-  const found = new Map<string, number | null>();
-  for (const a of await db.query<{ chat_id: string; at: number | null }>(activityAtSql, [ids, ...capParams])) found.set(a.chat_id, a.at);
-  for (const r of rows) if (r.activity_elsewhere) r.last_activity_at = found.get(r.chat_id) ?? null;
-}
-
-export interface ChatRow {
-  chat_id: string;
-  user_id: string;
-  incognito: boolean;
-  registered: boolean;
-  deleted_at: number | null;
-  /** As stored (null when there are none): filtered to the point by `toChatFacts`. */
-  flags: StoredFlag[] | null;
-  last_activity_at: number | null;
-  activity_elsewhere: boolean;
+  for (const r of rows) if (registered(r, p) && !latestActivityCounts(r, p)) ids.push(r.chat_id);
+  if (ids.length === 0) return undefined;
+  const { revision, recordedBy, at } = capOf(point);
+  return db.query<{ chat_id: string; at: number | null }>(activityAtSql, [ids, revision, recordedBy, isoTime(at)]).then((found) => {
+    const byId = new Map<string, number | null>();
+    for (const a of found) byId.set(a.chat_id, a.at);
+    for (const r of rows) if (byId.has(r.chat_id)) r.activity_at_point = byId.get(r.chat_id) ?? null;
+  });
 }
 
 /** A flag as kept in `chats.flags`. */
@@ -190,28 +214,28 @@ export interface StoredFlag {
   revision: string;
 }
 
-/** The times of the policy-violation flags that count at a point (revision cap, recordedBy). */
-function flaggedAt(flags: readonly StoredFlag[] | null, revision: string, recordedBy: number | null): number[] {
+/** The times of the policy-violation flags that count at a point. */
+function flaggedAt(flags: readonly StoredFlag[] | null, p: Admits): number[] {
   if (flags === null) return [];
-  const cap = Number(revision);
-  const by = recordedBy ?? Number.POSITIVE_INFINITY;
   const times: number[] = [];
   for (const f of flags) {
     const at = Date.parse(f.flaggedAt);
-    if (f.type === 'policy_violation' && Number(f.revision) <= cap && at <= by) times.push(at);
+    if (f.type === 'policy_violation' && Number(f.revision) <= p.cap && at <= p.by) times.push(at);
   }
   return times;
 }
 
-/** The chat as known at the point (its revision cap and recordedBy), or null when it was not registered yet. */
-export function toChatFacts(row: ChatRow, revision: string, recordedBy: number | null): ChatFacts | null {
-  if (!row.registered) return null;
+/** The chat as known at the point, or null when it was not registered yet. */
+export function toChatFacts(row: ChatRow, point: Point): ChatFacts | null {
+  const p = admits(point);
+  if (!registered(row, p)) return null;
+  const deleted = row.del_rev !== null && Number(row.del_rev) <= p.cap && row.del_at! <= p.by;
   return {
     chatId: row.chat_id,
     userId: row.user_id,
     incognito: row.incognito,
-    deletedAt: row.deleted_at,
-    flaggedAt: flaggedAt(row.flags, revision, recordedBy),
-    lastActivityAt: row.last_activity_at,
+    deletedAt: deleted ? row.del_at : null,
+    flaggedAt: flaggedAt(row.flags, p),
+    lastActivityAt: latestActivityCounts(row, p) ? row.act_at : (row.activity_at_point ?? null),
   };
 }

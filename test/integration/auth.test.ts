@@ -152,6 +152,19 @@ describe('bad credentials are 401 UNAUTHENTICATED', () => {
 });
 
 describe('tokens the service accepts', () => {
+  it('does not take a token for a verified one with the same signature (the cache of verified tokens)', async () => {
+    const token = await t.keys.token({ sub: 'reader', scope: 'consent:read' });
+    expect((await t.http.get('/v1/policies').set('authorization', `Bearer ${token}`)).status).toBe(200);
+    // The verified token's signature under another payload: the end of the token is the same, the token is not.
+    const [header, , signature] = token.split('.');
+    const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    const forged = `${header}.${b64json({ ...payload, scope: 'admin' })}.${signature}`;
+    expect(forged.slice(-32)).toBe(token.slice(-32));
+    expectProblem(await t.http.post('/v1/policies').set('authorization', `Bearer ${forged}`).send(policyBody('forged-policy')), 401, 'UNAUTHENTICATED');
+    expectProblem(await t.http.get('/v1/policies').set('authorization', `Bearer ${forged}`), 401, 'UNAUTHENTICATED');
+    expect((await t.http.get('/v1/policies').set('authorization', `Bearer ${token}`)).status).toBe(200);
+  });
+
   it('accepts a token that expired within the 30 s clock tolerance', async () => {
     const token = await t.keys.token({ scope: 'consent:read', sub: 'late-reader', expiresIn: -10 });
     const res = await t.http.get('/v1/users/owner-a/training-consent').set('authorization', `Bearer ${token}`);
