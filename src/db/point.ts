@@ -21,7 +21,11 @@ export type PointRequest =
   | { kind: 'asOf'; at: number; where?: string }
   | { kind: 'atRevision'; revision: string; where?: string };
 
-/** What a point read's SQL is given: the revision cap is always parameter `$2` (`CAP`). */
+/**
+ * What a point read's SQL is given. A statement that caps in SQL takes the revision cap as parameter
+ * `$2` (`CAP`); one that reads rows as stored, with their facts' revisions, leaves the cap to the
+ * code that filters them (`toChatFacts`, `userFactsAt`).
+ */
 export interface ReadCap {
   revision: string;
   at: number;
