@@ -23,10 +23,69 @@ export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolSize: number }
   | { kind: 'pglite'; dataDir: string | null };
 
-/** postgres.js: one pool, every statement prepared (named statements cached per connection). */
+/** A postgres.js client of one connection, and what is asked of it now. */
+interface Lane {
+  sql: postgres.Sql;
+  /** Statements sent and not yet answered. */
+  inFlight: number;
+  /** Held by a transaction: other statements go elsewhere while another lane is free. */
+  reserved: boolean;
+}
+
+/**
+ * postgres.js, as `poolSize` clients of one connection each ("lanes"), every statement prepared
+ * (named statements cached per connection). A statement goes to the lane with the fewest
+ * statements in flight, pipelined behind them; a transaction takes the least busy lane for itself.
+ * postgres.js's own pool would send a statement to the next busy connection in turn, behind
+ * whatever it is running, and its queues cost more the longer it stays busy (`Queue.remove` scans
+ * every slot used since the queue was last empty); with one connection per client they never grow.
+ */
 export function connectPostgres(url: string, poolSize: number): Database {
-  const sql = postgres(url, {
-    max: poolSize,
+  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, reserved: false }));
+  const leastBusy = (): Lane => {
+    let best: Lane | null = null;
+    for (const lane of lanes) {
+      if (lane.reserved) continue;
+      if (best === null || lane.inFlight < best.inFlight) best = lane;
+      if (lane.inFlight === 0) break;
+    }
+    // Every lane in a transaction: queue behind the one with least to do.
+    if (best === null) for (const lane of lanes) if (best === null || lane.inFlight < best.inFlight) best = lane;
+    return best!;
+  };
+  return {
+    kind: 'postgres',
+    query<T>(text: string, params: readonly unknown[] = []) {
+      const lane = leastBusy();
+      lane.inFlight++;
+      const done = () => {
+        lane.inFlight--;
+      };
+      const query = lane.sql.unsafe(text, params as never[], { prepare: true });
+      // postgres.js queries are promises of their rows: handed on as they are, without another await.
+      query.then(done, done);
+      return query as unknown as Promise<T[]>;
+    },
+    async transaction(fn) {
+      const lane = leastBusy();
+      lane.reserved = true;
+      lane.inFlight++;
+      try {
+        return await pipelinedTransaction(lane.sql, fn);
+      } finally {
+        lane.reserved = false;
+        lane.inFlight--;
+      }
+    },
+    close: async () => {
+      await Promise.all(lanes.map((lane) => lane.sql.end({ timeout: 5 })));
+    },
+  };
+}
+
+function client(url: string): postgres.Sql {
+  return postgres(url, {
+    max: 1,
     prepare: true,
     onnotice: () => {},
     connection: { application_name: 'consent-service' },
@@ -41,19 +100,6 @@ export function connectPostgres(url: string, poolSize: number): Database {
       },
     },
   });
-  const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
-    // postgres.js queries are promises of their rows: handed on as they are, without another await.
-    query<T>(text: string, params: readonly unknown[] = []) {
-      return s.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<T[]>;
-    },
-  });
-  const root = asQueryable(sql);
-  return {
-    kind: 'postgres',
-    query: root.query,
-    transaction: (fn) => pipelinedTransaction(sql, fn),
-    close: () => sql.end({ timeout: 5 }),
-  };
 }
 
 /**
