@@ -28,8 +28,8 @@ interface Lane {
   sql: postgres.Sql;
   /** Statements sent and not yet answered. */
   inFlight: number;
-  /** Held by a transaction: other statements go elsewhere while another lane is free. */
-  reserved: boolean;
+  /** Transactions holding or waiting for the lane: other statements go elsewhere while a lane is free. */
+  transactions: number;
 }
 
 /**
@@ -41,11 +41,11 @@ interface Lane {
  * every slot used since the queue was last empty); with one connection per client they never grow.
  */
 export function connectPostgres(url: string, poolSize: number): Database {
-  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, reserved: false }));
+  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, transactions: 0 }));
   const leastBusy = (): Lane => {
     let best: Lane | null = null;
     for (const lane of lanes) {
-      if (lane.reserved) continue;
+      if (lane.transactions > 0) continue;
       if (best === null || lane.inFlight < best.inFlight) best = lane;
       if (lane.inFlight === 0) break;
     }
@@ -68,12 +68,12 @@ export function connectPostgres(url: string, poolSize: number): Database {
     },
     async transaction(fn) {
       const lane = leastBusy();
-      lane.reserved = true;
+      lane.transactions++;
       lane.inFlight++;
       try {
         return await pipelinedTransaction(lane.sql, fn);
       } finally {
-        lane.reserved = false;
+        lane.transactions--;
         lane.inFlight--;
       }
     },
