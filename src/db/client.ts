@@ -28,30 +28,46 @@ interface Lane {
   sql: postgres.Sql;
   /** Statements sent and not yet answered. */
   inFlight: number;
-  /** Transactions holding or waiting for the lane: other statements go elsewhere while a lane is free. */
-  transactions: number;
+  /** Held by a transaction: other statements go elsewhere while a lane is free. */
+  held: boolean;
 }
 
 /**
  * postgres.js, as `poolSize` clients of one connection each ("lanes"), every statement prepared
  * (named statements cached per connection). A statement goes to the lane with the fewest
- * statements in flight, pipelined behind them; a transaction takes the least busy lane for itself.
+ * statements in flight, pipelined behind them; a transaction takes the least busy lane not held by
+ * another, or waits, first come first served, for the first one a transaction lets go of.
  * postgres.js's own pool would send a statement to the next busy connection in turn, behind
  * whatever it is running, and its queues cost more the longer it stays busy (`Queue.remove` scans
  * every slot used since the queue was last empty); with one connection per client they never grow.
  */
 export function connectPostgres(url: string, poolSize: number): Database {
-  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, transactions: 0 }));
+  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, held: false }));
   const leastBusy = (): Lane => {
     let best: Lane | null = null;
     for (const lane of lanes) {
-      if (lane.transactions > 0) continue;
+      if (lane.held) continue;
       if (best === null || lane.inFlight < best.inFlight) best = lane;
       if (lane.inFlight === 0) break;
     }
     // Every lane in a transaction: queue behind the one with least to do.
     if (best === null) for (const lane of lanes) if (best === null || lane.inFlight < best.inFlight) best = lane;
     return best!;
+  };
+  /** Transactions waiting for a lane, first come first served. */
+  const waiting: ((lane: Lane) => void)[] = [];
+  const hold = (): Promise<Lane> | Lane => {
+    const lane = leastBusy();
+    if (!lane.held) {
+      lane.held = true;
+      return lane;
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const letGo = (lane: Lane) => {
+    const next = waiting.shift();
+    if (next !== undefined) next(lane);
+    else lane.held = false;
   };
   return {
     kind: 'postgres',
@@ -67,14 +83,13 @@ export function connectPostgres(url: string, poolSize: number): Database {
       return query as unknown as Promise<T[]>;
     },
     async transaction(fn) {
-      const lane = leastBusy();
-      lane.transactions++;
+      const lane = await hold();
       lane.inFlight++;
       try {
         return await pipelinedTransaction(lane.sql, fn);
       } finally {
-        lane.transactions--;
         lane.inFlight--;
+        letGo(lane);
       }
     },
     close: async () => {

@@ -44,6 +44,26 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL client'
     }
   });
 
+  it('gives a transaction that waits for a connection the first one let go of', async () => {
+    const db = connectPostgres(t.url!, 2);
+    try {
+      const ended: string[] = [];
+      const run = (name: string, sleepS: number) =>
+        db.transaction(async (tx) => {
+          await tx.query('SELECT pg_sleep($1)', [sleepS]);
+          ended.push(name);
+        });
+      const long = run('long', 0.4);
+      const short = run('short', 0.05);
+      // Both connections are held: this one waits, for whichever is let go of first.
+      const waiting = run('waiting', 0);
+      await Promise.all([long, short, waiting]);
+      expect(ended).toEqual(['short', 'waiting', 'long']);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('with every connection in a transaction, queues a statement until one ends', async () => {
     const db = connectPostgres(t.url!, 1);
     try {
