@@ -55,6 +55,11 @@ async function once(spec: LoadSpec, durationS: number, samples: Samples | null):
   return instance;
 }
 
+/** Load that is not measured: for warming a server up. */
+export async function warmUp(spec: LoadSpec, seconds: number): Promise<void> {
+  if (seconds > 0) await once(spec, seconds, null);
+}
+
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (spec.warmupS > 0) await once(spec, spec.warmupS, null);
   const samples = new Samples();
