@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/client.js';
+import type { FactRow } from '../db/user-facts.js';
 import { GENESIS_HASH, hashEvent, type AuditEvent } from './hash.js';
 
 export interface Actor {
@@ -24,12 +25,7 @@ export interface NewEvent {
 export const POLICY_CHAIN = 'policies';
 
 /** An entry of `users.facts`. */
-export interface UserFactRow {
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-  at: number;
-}
+export type UserFactRow = FactRow;
 
 /** Event types the consent state is folded from, kept on the user's row as well (`users.facts`). */
 export const USER_FACT_TYPES: ReadonlySet<string> = new Set(['user.plan_changed', 'consent.choice_recorded']);

@@ -56,7 +56,7 @@ export interface Settled {
   newestPolicy: string | null;
 }
 
-/** Bounds the users a settling names as changed: beyond it, a listener forgets every user. */
+/** Bounds the users a settling names as changed: beyond it, the users' facts cache forgets every user. */
 const MAX_CHANGED_USERS = 10_000;
 
 /**
