@@ -144,10 +144,17 @@ export async function beginUserWrite<T extends object = object>(
   options: BeginOptions = {},
 ): Promise<{ chain: ChainAppender; row: T & { created_at: number; facts: UserFactRow[] } }> {
   const rows = await tx.query<T & { head_hash: string; created_at: number; facts: UserFactRow[]; reserved: string[] }>(
-    `WITH w AS (SELECT consent_begin_write()),
-     u AS (INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
+    // A known user's row is locked as it is; only a new user's is inserted (and, should another
+    // writer insert it first, locked by the no-op update): no row version written just to lock.
+    // The row is read through w, so that the write is registered (consent_begin_write) before anything else.
+    `WITH w AS (SELECT consent_begin_write(), true AS begun),
+     known AS (SELECT k.* FROM w, LATERAL (SELECT users.head_hash, users.created_at, users.facts FROM users
+                WHERE users.user_id = $1 AND w.begun FOR UPDATE OF users) k),
+     created AS (INSERT INTO users (user_id, created_at, head_hash) SELECT $1, $2::timestamptz, $3 FROM w
+           WHERE NOT EXISTS (SELECT 1 FROM known)
            ON CONFLICT (user_id) DO UPDATE SET head_hash = users.head_hash
-           RETURNING head_hash, created_at, facts)
+           RETURNING head_hash, created_at, facts),
+     u AS (SELECT * FROM known UNION ALL SELECT * FROM created)
      SELECT u.head_hash, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
        ARRAY(SELECT nextval('revision_seq')::text FROM generate_series(1, $4::int)) AS reserved
        ${options.columns ? `, ${options.columns}` : ''}

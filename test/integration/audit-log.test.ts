@@ -286,6 +286,27 @@ describe('per-user hash chain', () => {
   });
 });
 
+describe('a user written by several writers at once', () => {
+  it('is created once and keeps one chain, each write on the one before', async () => {
+    const userId = 'u-first-race';
+    const choices = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 'granted' : 'denied'));
+    const responses = await Promise.all(
+      choices.map((choice) => t.http.put(`/v1/users/${userId}/training-consent`).set('authorization', writer).send({ choice, surface: 'web' })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const events = await userEvents(userId);
+    expect(events).toHaveLength(8);
+    expect(events[0].prevHash).toBe(GENESIS);
+    expect(verifyChain(events, userId)).toEqual([]);
+    expect(events.map((e) => e.revision).sort()).toEqual(responses.map((r) => r.body.revision).sort());
+    // The last write's choice is the user's choice, and its revision the consent's version.
+    const last = events[events.length - 1];
+    const consent = await t.http.get(`/v1/users/${userId}/training-consent`).set('authorization', admin);
+    expect(consent.body.choice).toBe(last.data.choice);
+    expect(consent.headers.etag).toBe(`"${last.revision}"`);
+  });
+});
+
 describe('the chain of events about no user (policies)', () => {
   it('starts with the seeded policy and verifies with policies added later', async () => {
     const year = new Date().getUTCFullYear() + 5;
