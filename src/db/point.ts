@@ -84,7 +84,8 @@ export async function settledRevision(db: Queryable, known = '-1'): Promise<Sett
  */
 export class SettledRevisions {
   private value = -1n;
-  private newestPolicy: string | null = null;
+  /** What reads are handed: built once per settling, not on every read. */
+  private settled: Settled = { revision: '-1', newestPolicy: null };
   private at = 0;
   private committed = 0n;
   private pending: Promise<bigint> | null = null;
@@ -140,10 +141,10 @@ export class SettledRevisions {
         const value = BigInt(r.revision);
         // Before the revision is handed out: a read at it must not find a user's facts from before a change up to it.
         this.users.changed(value > this.value ? value : this.value, r.changedUsers);
+        let { newestPolicy } = this.settled;
+        if (r.newestPolicy !== null && (newestPolicy === null || BigInt(r.newestPolicy) > BigInt(newestPolicy))) newestPolicy = r.newestPolicy;
         if (value > this.value) this.value = value;
-        if (r.newestPolicy !== null && (this.newestPolicy === null || BigInt(r.newestPolicy) > BigInt(this.newestPolicy))) {
-          this.newestPolicy = r.newestPolicy;
-        }
+        this.settled = { revision: this.value.toString(), newestPolicy };
         if (started > this.at) this.at = started;
         return value;
       })
@@ -154,7 +155,7 @@ export class SettledRevisions {
   }
 
   private current(): Settled {
-    return { revision: this.value.toString(), newestPolicy: this.newestPolicy };
+    return this.settled;
   }
 }
 
