@@ -299,11 +299,13 @@ describe('a user written by several writers at once', () => {
     expect(events[0].prevHash).toBe(GENESIS);
     expect(verifyChain(events, userId)).toEqual([]);
     expect(events.map((e) => e.revision).sort()).toEqual(responses.map((r) => r.body.revision).sort());
-    // The last write's choice is the user's choice, and its revision the consent's version.
-    const last = events[events.length - 1];
+    // The user's choice is the latest made (by time, then revision: a write that waited for the
+    // lock can be later in the chain than one made after it); the consent's version is the newest revision.
+    const latest = [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || Number(a.revision) - Number(b.revision)).pop()!;
     const consent = await t.http.get(`/v1/users/${userId}/training-consent`).set('authorization', admin);
-    expect(consent.body.choice).toBe(last.data.choice);
-    expect(consent.headers.etag).toBe(`"${last.revision}"`);
+    expect(consent.body.choice).toBe(latest.data.choice);
+    expect(consent.body.choiceAt).toBe(latest.occurredAt);
+    expect(consent.headers.etag).toBe(`"${events[events.length - 1].revision}"`);
   });
 });
 
