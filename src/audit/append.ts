@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '../db/client.js';
+import type { Transaction } from '../db/client.js';
 import type { FactRow } from '../db/user-facts.js';
 import { GENESIS_HASH, hashEvent, type AuditEvent } from './hash.js';
 
@@ -39,7 +39,7 @@ export class ChainAppender {
   private readonly appended: AuditEvent[] = [];
 
   constructor(
-    private readonly tx: Queryable,
+    private readonly tx: Transaction,
     private readonly ctx: WriteContext,
     readonly userId: string | null,
     headHash: string,
@@ -57,6 +57,10 @@ export class ChainAppender {
     return this.appended.at(-1)?.revision ?? null;
   }
 
+  /**
+   * Builds and hashes the events; the statement that inserts them and moves the chain head is
+   * deferred (`Transaction.defer`), sent with the transaction's next statement or its COMMIT.
+   */
   async append(...events: NewEvent[]): Promise<AuditEvent[]> {
     if (events.length === 0) return [];
     const revisions = this.reserved.splice(0, events.length);
@@ -101,7 +105,7 @@ export class ChainAppender {
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(r, e, t, c, d, p, h)`;
     const params = [...columns, this.userId, this.ctx.actor.sub, this.ctx.actor.kind, occurredAt, this.ctx.requestId, last.hash, last.revision];
     if (this.userId === null) {
-      await this.tx.query(
+      this.tx.defer(
         `WITH ins AS (${insert}) UPDATE chain_heads SET head_hash = $13, head_revision = $14::bigint WHERE chain = '${POLICY_CHAIN}'`,
         params,
       );
@@ -109,7 +113,7 @@ export class ChainAppender {
       const facts = built
         .filter((e) => USER_FACT_TYPES.has(e.type))
         .map((e) => ({ seq: Number(e.revision), type: e.type, data: e.data, at: this.ctx.now.getTime() }));
-      await this.tx.query(
+      this.tx.defer(
         `WITH ins AS (${insert}) UPDATE users SET head_hash = $13, head_revision = $14::bigint,
            created_revision = coalesce(created_revision, ($1::text[])[1]::bigint),
            facts = CASE WHEN $15::text = '[]' THEN facts ELSE facts || $15::text::jsonb END
@@ -138,7 +142,7 @@ export interface BeginOptions {
  * user on its first write, and locks the head of its chain until the transaction ends.
  */
 export async function beginUserWrite<T extends object = object>(
-  tx: Queryable,
+  tx: Transaction,
   ctx: WriteContext,
   userId: string,
   options: BeginOptions = {},
@@ -166,7 +170,7 @@ export async function beginUserWrite<T extends object = object>(
 }
 
 /** Starts a write to the chain of events about no user (policies). */
-export async function beginPolicyWrite(tx: Queryable, ctx: WriteContext): Promise<ChainAppender> {
+export async function beginPolicyWrite(tx: Transaction, ctx: WriteContext): Promise<ChainAppender> {
   const rows = await tx.query<{ head_hash: string }>(
     `WITH w AS (SELECT consent_begin_write())
      SELECT head_hash FROM chain_heads, w WHERE chain = $1 FOR UPDATE OF chain_heads`,

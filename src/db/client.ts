@@ -11,11 +11,21 @@ export interface Queryable {
   query<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
 }
 
+/** An open transaction. */
+export interface Transaction extends Queryable {
+  /**
+   * A statement whose rows are not needed: it is sent with the transaction's next statement, or
+   * with its COMMIT, in the same round trip. Should it fail, the transaction fails with its error
+   * and nothing of it is committed.
+   */
+  defer(text: string, params?: readonly unknown[]): void;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** The embedded instance itself, for its migrator. */
   readonly pglite?: PGlite;
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -118,34 +128,83 @@ function client(url: string): postgres.Sql {
 }
 
 /**
- * A transaction on a reserved connection whose BEGIN travels with its first statement, in one
- * write and one round trip: on loopback a write costs about as much as a simple query, and a
- * short write transaction has only four of them.
+ * A transaction on a reserved connection, its statements pipelined: BEGIN travels with the first
+ * statement, deferred statements with the next one or with the COMMIT. On loopback a round trip
+ * costs about as much as a simple query, and a write that appends its events (deferred) and
+ * commits needs two of them.
  */
-async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   const conn = await sql.reserve();
-  let begun: Promise<unknown> | null = null;
-  const tx: Queryable = {
+  let begun = false;
+  let ended = false;
+  /** Sent and not yet awaited: BEGIN and deferred statements. */
+  let unawaited: Promise<unknown>[] = [];
+  const deferred: [string, readonly unknown[]][] = [];
+  const send = (text: string, params: readonly unknown[]) => {
+    if (!begun) {
+      begun = true;
+      unawaited.push(conn.unsafe('BEGIN').execute());
+    }
+    return conn.unsafe(text, params as never[], { prepare: true }).execute();
+  };
+  const sendDeferred = () => {
+    for (const [text, params] of deferred.splice(0)) unawaited.push(send(text, params));
+  };
+  /** Awaits what was sent before `last` and then `last`: the first failure, in the order sent, is thrown. */
+  const inOrder = async <R>(last: Promise<R>): Promise<R> => {
+    const before = unawaited;
+    unawaited = [];
+    const settled = await Promise.allSettled([...before, last]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    return (settled.at(-1) as PromiseFulfilledResult<R>).value;
+  };
+  const tx: Transaction = {
     async query<R>(text: string, params: readonly unknown[] = []) {
-      const query = conn.unsafe(text, params as never[], { prepare: true });
-      if (begun === null) {
-        begun = conn.unsafe('BEGIN').execute();
-        query.execute();
-        await begun;
-      }
-      return (await query) as unknown as R[];
+      sendDeferred();
+      return (await inOrder(send(text, params))) as unknown as R[];
+    },
+    defer(text: string, params: readonly unknown[] = []) {
+      if (ended) throw new Error('the transaction has ended');
+      deferred.push([text, params]);
     },
   };
   try {
     const result = await fn(tx);
-    if (begun !== null) await conn.unsafe('COMMIT');
+    sendDeferred();
+    if (begun) {
+      const commit = conn.unsafe('COMMIT').execute();
+      ended = true;
+      // After a failed statement, PostgreSQL answers COMMIT by rolling back.
+      const done = await inOrder(commit);
+      if (done.command !== 'COMMIT') throw new Error(`the transaction was not committed (${done.command})`);
+    }
+    ended = true;
     return result;
   } catch (err) {
-    if (begun !== null) await conn.unsafe('ROLLBACK').catch(() => {});
+    if (begun && !ended) await conn.unsafe('ROLLBACK').catch(() => {});
+    ended = true;
     throw err;
   } finally {
     conn.release();
   }
+}
+
+/** The embedded database's transaction, with deferred statements run before the next one or before it commits. */
+function deferring(q: Queryable): Transaction & { flush(): Promise<void> } {
+  const deferred: [string, readonly unknown[]][] = [];
+  const flush = async () => {
+    for (const [text, params] of deferred.splice(0)) await q.query(text, params);
+  };
+  return {
+    async query<R>(text: string, params: readonly unknown[] = []) {
+      await flush();
+      return q.query<R>(text, params);
+    },
+    defer(text: string, params: readonly unknown[] = []) {
+      deferred.push([text, params]);
+    },
+    flush,
+  };
 }
 
 /**
@@ -178,7 +237,13 @@ export async function openPglite(dataDir: string | null): Promise<Database> {
     kind: 'pglite',
     pglite: pg,
     query: root.query,
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => pg.transaction((tx) => fn(asQueryable(tx))),
+    transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
+      pg.transaction(async (pgTx) => {
+        const tx = deferring(asQueryable(pgTx));
+        const result = await fn(tx);
+        await tx.flush();
+        return result;
+      }),
     close: async () => {
       await pg.close();
       release();

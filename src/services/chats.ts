@@ -1,5 +1,5 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
-import type { Database, Queryable } from '../db/client.js';
+import type { Database, Queryable, Transaction } from '../db/client.js';
 import type { SettledRevisions } from '../db/point.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
@@ -175,7 +175,7 @@ export class ChatService {
     return this.change(ctx, idem, chatId, checkOwner, async (tx, chat, append) => {
       if (chat.deleted_at !== null) return null;
       const revision = await append({ type: 'chat.deleted', chatId, data: {} });
-      await tx.query('UPDATE chats SET deleted_at = $2::timestamptz, deleted_revision = $3::bigint WHERE chat_id = $1', [
+      tx.defer('UPDATE chats SET deleted_at = $2::timestamptz, deleted_revision = $3::bigint WHERE chat_id = $1', [
         chatId,
         ctx.now.toISOString(),
         revision,
@@ -188,7 +188,7 @@ export class ChatService {
     return this.change(ctx, idem, chatId, () => {}, async (tx, _chat, append) => {
       const revision = await append({ type: 'chat.flagged', chatId, data: { type } });
       const flag = { type, flaggedAt: ctx.now.toISOString(), revision };
-      await tx.query(`UPDATE chats SET flags = flags || jsonb_build_array($2::text::jsonb) WHERE chat_id = $1`, [chatId, JSON.stringify(flag)]);
+      tx.defer(`UPDATE chats SET flags = flags || jsonb_build_array($2::text::jsonb) WHERE chat_id = $1`, [chatId, JSON.stringify(flag)]);
       return revision;
     });
   }
@@ -200,7 +200,7 @@ export class ChatService {
     chatId: string,
     checkOwner: OwnerCheck,
     apply: (
-      tx: Queryable,
+      tx: Transaction,
       chat: ChatRecord,
       append: (e: { type: string; chatId: string; data: Record<string, unknown> }) => Promise<string>,
     ) => Promise<string | null>,

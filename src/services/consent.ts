@@ -1,6 +1,6 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
-import type { Database, Queryable } from '../db/client.js';
+import type { Database, Queryable, Transaction } from '../db/client.js';
 import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { consentAt, isoOrNull, isoTime, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
@@ -175,7 +175,7 @@ export class ConsentService {
    * Begins a write about the user: the chain head locked, and in the same statement the user's
    * facts as they are once the lock is held (the row the upsert returns is the latest version).
    */
-  private async begin(tx: Queryable, ctx: WriteContext, userId: string, reserve: number) {
+  private async begin(tx: Transaction, ctx: WriteContext, userId: string, reserve: number) {
     const { chain, row } = await beginUserWrite<{ facts: FactRow[]; policies_rev: string | null }>(tx, ctx, userId, {
       reserve,
       columns: `${POLICIES_REVISION} AS policies_rev`,

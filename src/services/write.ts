@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../db/client.js';
+import type { Database, Queryable, Transaction } from '../db/client.js';
 import type { SettledRevisions } from '../db/point.js';
 import { AppError } from '../errors.js';
 
@@ -17,7 +17,11 @@ export interface WriteResult {
   replayed?: boolean;
 }
 
-class IdempotencyRace extends Error {}
+/** The unique violation of another request's Idempotency-Key (postgres.js and PGlite name its fields differently). */
+function isKeyTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint_name?: string; constraint?: string } | null;
+  return e?.code === '23505' && (e.constraint_name ?? e.constraint) === 'idempotency_keys_sub_key_pk';
+}
 
 /** Keys are kept at least this long (SPEC: 24 hours); older ones are pruned. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
@@ -50,7 +54,7 @@ export async function runWrite(
   db: Database,
   settled: SettledRevisions,
   idem: IdempotencyRequest | null,
-  write: (tx: Queryable) => Promise<WriteResult>,
+  write: (tx: Transaction) => Promise<WriteResult>,
 ): Promise<WriteResult> {
   if (idem) {
     const stored = await storedResponse(db, idem);
@@ -60,12 +64,13 @@ export async function runWrite(
     const result = await db.transaction(async (tx) => {
       const result = await write(tx);
       if (idem) {
-        const inserted = await tx.query(
+        // Sent with the COMMIT. A concurrent request with the same key that committed first makes
+        // it fail (unique violation) and this whole write roll back.
+        tx.defer(
           `INSERT INTO idempotency_keys (sub, key, fingerprint, status_code, headers, body, created_at)
-           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, now()) ON CONFLICT DO NOTHING RETURNING 1`,
+           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, now())`,
           [idem.sub, idem.key, idem.fingerprint, result.status, JSON.stringify(result.headers ?? {}), result.body === undefined ? null : JSON.stringify(result.body)],
         );
-        if (inserted.length === 0) throw new IdempotencyRace();
       }
       return result;
     });
@@ -74,7 +79,7 @@ export async function runWrite(
     if (typeof revision === 'string') settled.noteCommitted(revision);
     return result;
   } catch (err) {
-    if (idem && err instanceof IdempotencyRace) {
+    if (idem && isKeyTaken(err)) {
       const stored = await storedResponse(db, idem);
       if (stored) return stored;
     }

@@ -96,3 +96,67 @@ describe.runIf(process.env.TEST_DATABASE !== 'postgres')('the embedded client', 
     expect(seen).toEqual([false]);
   });
 });
+
+describe('a transaction with deferred statements', () => {
+  const table = async (name: string) => {
+    await t.db.query(`DROP TABLE IF EXISTS ${name}`);
+    await t.db.query(`CREATE TABLE ${name} (x int PRIMARY KEY)`);
+    return async () => (await t.db.query<{ x: number }>(`SELECT x FROM ${name} ORDER BY x`)).map((r) => r.x);
+  };
+
+  it('sends a deferred statement ahead of the next one, which sees its effect, and commits it', async () => {
+    const rows = await table('tx_defer_seen');
+    const seen = await t.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tx_defer_seen VALUES (1)');
+      tx.defer('INSERT INTO tx_defer_seen VALUES ($1)', [2]);
+      const inside = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM tx_defer_seen');
+      tx.defer('INSERT INTO tx_defer_seen VALUES ($1)', [3]);
+      return inside[0].n;
+    });
+    expect(seen).toBe(2);
+    expect(await rows()).toEqual([1, 2, 3]);
+  });
+
+  it("fails at the next statement with a deferred statement's error, and commits nothing", async () => {
+    const rows = await table('tx_defer_next');
+    let after = false;
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query('INSERT INTO tx_defer_next VALUES (1)');
+        tx.defer('INSERT INTO tx_defer_next VALUES ($1)', [1]);
+        await tx.query('INSERT INTO tx_defer_next VALUES (2)');
+        after = true;
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(after).toBe(false);
+    expect(await rows()).toEqual([]);
+  });
+
+  it("fails with the error of a statement deferred to the COMMIT, and commits nothing", async () => {
+    const rows = await table('tx_defer_commit');
+    await t.db.query('INSERT INTO tx_defer_commit VALUES (9)');
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query('INSERT INTO tx_defer_commit VALUES (1)');
+        tx.defer('INSERT INTO tx_defer_commit VALUES ($1)', [2]);
+        tx.defer('INSERT INTO tx_defer_commit VALUES ($1)', [9]);
+        return 'done';
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(await rows()).toEqual([9]);
+    // The connection is usable again, and not left inside the failed transaction.
+    await t.db.transaction(async (tx) => tx.defer('INSERT INTO tx_defer_commit VALUES ($1)', [3]));
+    expect(await rows()).toEqual([3, 9]);
+  });
+
+  it('does not report as committed a transaction whose failed statement was caught', async () => {
+    const rows = await table('tx_defer_caught');
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query('INSERT INTO tx_defer_caught VALUES (1)');
+        await tx.query('SELECT * FROM no_such_table').catch(() => {});
+      }),
+    ).rejects.toThrow();
+    expect(await rows()).toEqual([]);
+  });
+});
