@@ -41,10 +41,6 @@ export const auditEvents = pgTable(
   (t) => [
     uniqueIndex('audit_events_event_id_key').on(t.eventId),
     index('audit_events_user_idx').on(t.userId, t.revision),
-    // The facts a user's consent state is folded from, without the user's chat events.
-    index('audit_events_user_facts_idx')
-      .on(t.userId, t.revision)
-      .where(sql`type IN ('user.plan_changed', 'consent.choice_recorded')`),
     index('audit_events_user_terms_idx').on(t.userId, t.revision).where(sql`type = 'terms.accepted'`),
     index('audit_events_type_idx').on(t.type, t.revision),
   ],
