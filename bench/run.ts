@@ -62,7 +62,7 @@ const config = {
    * that each goes first equally often (the one that runs second tends to measure lower). The
    * median ratio is reported.
    */
-  rounds: envInt('BENCH_ROUNDS', 4),
+  rounds: envInt('BENCH_ROUNDS', 6),
   batchSize: envInt('BENCH_BATCH_SIZE', 10_000),
   batchRuns: envInt('BENCH_BATCH_RUNS', 20),
   batchWarmupRuns: envInt('BENCH_BATCH_WARMUP', 3, 0),
