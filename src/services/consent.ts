@@ -1,6 +1,6 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
-import type { Database, Queryable, Transaction } from '../db/client.js';
+import type { Database, Transaction } from '../db/client.js';
 import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { consentAt, isoOrNull, isoTime, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
