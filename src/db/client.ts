@@ -136,7 +136,8 @@ function client(url: string): postgres.Sql {
 async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   const conn = await sql.reserve();
   let begun = false;
-  let ended = false;
+  /** fn has returned: what it deferred is sent, with the COMMIT, and nothing more may be. */
+  let returned = false;
   /** Sent and not yet awaited: BEGIN and deferred statements. */
   let unawaited: Promise<unknown>[] = [];
   const deferred: [string, readonly unknown[]][] = [];
@@ -164,25 +165,23 @@ async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) 
       return (await inOrder(send(text, params))) as unknown as R[];
     },
     defer(text: string, params: readonly unknown[] = []) {
-      if (ended) throw new Error('the transaction has ended');
+      if (returned) throw new Error('the transaction has ended');
       deferred.push([text, params]);
     },
   };
   try {
     const result = await fn(tx);
+    returned = true;
     sendDeferred();
     if (begun) {
-      const commit = conn.unsafe('COMMIT').execute();
-      ended = true;
       // After a failed statement, PostgreSQL answers COMMIT by rolling back.
-      const done = await inOrder(commit);
+      const done = await inOrder(conn.unsafe('COMMIT').execute());
       if (done.command !== 'COMMIT') throw new Error(`the transaction was not committed (${done.command})`);
     }
-    ended = true;
     return result;
   } catch (err) {
-    if (begun && !ended) await conn.unsafe('ROLLBACK').catch(() => {});
-    ended = true;
+    // Once fn has returned the COMMIT was sent: the transaction has ended, one way or the other.
+    if (begun && !returned) await conn.unsafe('ROLLBACK').catch(() => {});
     throw err;
   } finally {
     conn.release();
