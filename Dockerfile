@@ -1,15 +1,18 @@
 # syntax=docker/dockerfile:1
 
-# Build: compile TypeScript with the dev dependencies.
+# Build: install with the dev dependencies (the driver patch in patches/ is applied by the
+# postinstall script), compile TypeScript, then drop the dev dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# Run: production dependencies, the compiled service and its migrations, as an unprivileged user.
+# Run: the pruned, patched production dependencies, the compiled service and its migrations, as
+# an unprivileged user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -17,7 +20,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 RUN mkdir -p /data && chown node:node /data
