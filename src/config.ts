@@ -14,6 +14,20 @@ const envSchema = z.object({
     })
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  DATABASE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).max(1_000_000_000).default(50_000),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
+  CORS_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((o) => /^https?:\/\/[^/\s,]+$/.test(o.trim())), {
+      message: 'must be a comma-separated list of origins such as https://chat.example.com',
+    })
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   AUTH_JWKS_FILE: z.string().min(1).optional(),
@@ -34,6 +48,18 @@ export interface Config {
     readonly audience: string;
   };
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly http: {
+    /** A request not answered by then gets 503 UNAVAILABLE. */
+    readonly requestTimeoutMs: number;
+    /** Requests per caller (token `sub`) per window; 0 turns the limit off. */
+    readonly rateLimit: { readonly max: number; readonly windowMs: number };
+    /** Frontend origins allowed to call the API from a browser; empty: no CORS headers. */
+    readonly corsOrigins: readonly string[];
+    /** Load shedding: new requests get 503 while the event loop lags this much (0: never) ... */
+    readonly maxEventLoopDelayMs: number;
+    /** ... or while this many statements and transactions wait on the database. */
+    readonly maxDatabaseQueue: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -62,7 +88,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'pglite', dataDir }
       : e.DATABASE_URL === 'memory://'
         ? { kind: 'pglite', dataDir: null }
-        : { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE };
+        : {
+            kind: 'postgres',
+            url: e.DATABASE_URL,
+            poolSize: e.DATABASE_POOL_SIZE,
+            limits: {
+              statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+              connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+              acquireTimeoutMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
+            },
+          };
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -75,5 +110,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
     }),
     logLevel: e.LOG_LEVEL,
+    http: Object.freeze({
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
+      corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxDatabaseQueue: e.DATABASE_MAX_QUEUE,
+    }),
   });
 }

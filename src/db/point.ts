@@ -105,6 +105,11 @@ export class SettledRevisions {
     if (r > this.committed) this.committed = r;
   }
 
+  /** The newest revision settled so far and when it was settled (epoch ms); null before the first settling. */
+  known(): { revision: bigint; at: number } | null {
+    return this.value < 0n ? null : { revision: this.value, at: this.at };
+  }
+
   /** A settled revision that may be reused now, without waiting; null when one must be settled. */
   peek(): Settled | null {
     const age = Date.now() - this.at;

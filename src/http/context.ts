@@ -51,13 +51,14 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large (PAYLOAD_TOO_LARGE)',
   415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
   422: 'Refers to something that does not exist or cannot be done (UNPROCESSABLE)',
+  429: 'Too many requests from this caller (RATE_LIMITED); retry after Retry-After seconds',
   500: 'Internal error (INTERNAL)',
-  503: 'Recent writes have not settled, or the database is unavailable (UNAVAILABLE)',
+  503: 'The database is unavailable, recent writes have not settled, or the service is overloaded (UNAVAILABLE); retry after Retry-After seconds',
 };
 
-/** Problem responses of an operation, for its OpenAPI description. */
+/** Problem responses of an operation, for its OpenAPI description: every operation may also be rate-limited or shed. */
 export function errorResponses(...codes: number[]) {
-  const all = [...new Set([401, 403, 500, ...codes])].sort();
+  const all = [...new Set([401, 403, 429, 500, 503, ...codes])].sort();
   return Object.fromEntries(all.map((c) => [c, problem(DESCRIPTIONS[c])]));
 }
 

@@ -127,3 +127,94 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver,
     expect(await within(sql`SELECT 4 AS x`.then((rows) => rows[0].x, codeOf))).toBe(4);
   });
 });
+
+/**
+ * A TCP proxy in front of the server that can stop listening (connections are refused, as by a
+ * stopped server) and listen again on the same port.
+ */
+class Doorway {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  static async open(target: string): Promise<Doorway> {
+    const u = new URL(target);
+    const probe = net.createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
+    await new Promise((r) => probe.close(r));
+    const door = new Doorway(port, { host: u.hostname, port: Number(u.port || 5432) });
+    await door.listen();
+    return door;
+  }
+
+  url(base: string): string {
+    const u = new URL(base);
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  async listen(): Promise<void> {
+    this.server = net.createServer((inbound) => {
+      const outbound = net.connect(this.target.port, this.target.host);
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => this.sockets.delete(s));
+      }
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('close', () => outbound.destroy());
+      outbound.on('close', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
+  }
+
+  /** Refuses new connections and cuts the open ones. */
+  async shut(): Promise<void> {
+    const server = this.server!;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver, when the server goes away and comes back', () => {
+  it('hands a reservation asked for while its connection was lost the new connection', async () => {
+    const { sql, socket } = client();
+    await sql`SELECT 1`;
+    // The connection is busy, so the reservation queues; when the socket closes, the pool opens a
+    // new connection for the first request in its queue: this reservation.
+    const busy = sql`SELECT pg_sleep(0.3)`.catch(codeOf);
+    await new Promise((r) => setTimeout(r, 20));
+    const reserving = sql.reserve();
+    await new Promise((r) => setTimeout(r, 50));
+    socket().destroy();
+    expect(await busy).toBe('CONNECTION_CLOSED');
+    const reserved = await within(reserving);
+    expect(reserved).not.toBe('still pending');
+    const r = reserved as postgres.ReservedSql;
+    expect((await r`SELECT 5 AS x`)[0].x).toBe(5);
+    r.release();
+    expect(await within(sql`SELECT 6 AS x`.then((rows) => rows[0].x, codeOf))).toBe(6);
+  });
+
+  it('uses the server again once it is back, after a reservation failed while it was away', async () => {
+    const door = await Doorway.open(url());
+    const sql = postgres(door.url(url()), { max: 1, onnotice: () => {}, connect_timeout: 2, backoff: () => 0.02 });
+    clients.push(sql);
+    try {
+      await sql`SELECT 1`;
+      await door.shut();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await within(sql.reserve().then(() => 'reserved', codeOf))).toBe('ECONNREFUSED');
+      await door.listen();
+      // The first statement opens a connection; the failed reservation must not take it from the pool.
+      for (const n of [1, 2, 3]) expect(await within(sql`SELECT ${n}::int AS x`.then((rows) => rows[0].x, codeOf))).toBe(n);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await door.shut().catch(() => {});
+    }
+  });
+});

@@ -1,41 +1,92 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { Database } from '../../db/client.js';
 import { migrationsApplied } from '../../db/migrate.js';
-import type { Metrics } from '../plugins/metrics.js';
+import type { Telemetry } from '../../telemetry.js';
 
-const READY_TIMEOUT_MS = 2_000;
+/** /readyz gives the database this long to answer: an orchestrator's probe gets its answer well within a second. */
+export const READY_TIMEOUT_MS = 500;
+
+/** Probes and metrics are never shed or rate-limited: they are how operators see an overload. */
+const operational = { auth: { public: true }, rateLimit: false, shedding: false } as const;
+
+const Ready = z.object({ status: z.literal('ready') });
+const NotReady = z.object({ status: z.literal('unavailable'), reason: z.string() });
 
 /** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
-export async function infraRoutes(app: FastifyInstance, opts: { db: Database; verifier: TokenVerifier; metrics: Metrics }) {
-  const hidden = { hide: true };
-  app.get('/healthz', { config: { auth: { public: true } }, schema: hidden }, async () => ({ status: 'ok' }));
-
-  app.get('/readyz', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const ready = await Promise.race([
-        migrationsApplied(opts.db),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-        }),
-      ]);
-      if (ready) return { status: 'ready' };
-      return reply.code(503).send({ status: 'unavailable', reason: 'migrations are not applied or the database does not answer' });
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer' });
-    } finally {
-      clearTimeout(timer);
-    }
+export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry }> = async (app, opts) => {
+  app.get('/healthz', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getHealth',
+      summary: 'Liveness: 200 while the process runs',
+      response: { 200: z.object({ status: z.literal('ok') }) },
+    },
+    handler: async () => ({ status: 'ok' as const }),
   });
 
-  app.get('/metrics', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(opts.metrics.render()),
-  );
-
-  app.get('/.well-known/jwks.json', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
-    const published = opts.verifier.published;
-    if ('url' in published) return reply.redirect(published.url, 302);
-    return published;
+  app.get('/readyz', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getReadiness',
+      summary: 'Readiness: 200 while the database answers and every migration is applied, else 503',
+      description: `The database gets ${READY_TIMEOUT_MS} ms to answer.`,
+      response: { 200: Ready, 503: NotReady },
+    },
+    handler: async (_request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const ready = await Promise.race([
+          migrationsApplied(opts.db),
+          new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
+          }),
+        ]);
+        if (ready === true) return { status: 'ready' as const };
+        const reason = ready === 'timeout' ? 'the database did not answer in time' : 'migrations are not applied';
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason });
+      } catch {
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason: 'the database does not answer' });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   });
-}
+
+  app.get('/metrics', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getMetrics',
+      summary: 'Metrics in the Prometheus text format',
+      response: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
+    },
+    handler: async (_request, reply) => reply.type(opts.telemetry.contentType).send(await opts.telemetry.render()),
+  });
+
+  app.get('/.well-known/jwks.json', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getJwks',
+      summary: 'The public keys this service publishes (JWKS)',
+      description: 'When tokens are verified against a remote JWKS, a redirect to it.',
+      response: {
+        200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+        302: z.undefined().describe('Redirect to the configured AUTH_JWKS_URL'),
+      },
+    },
+    handler: async (_request, reply) => {
+      const published = opts.verifier.published;
+      if ('url' in published) return reply.redirect(published.url, 302);
+      return published as { keys: Record<string, unknown>[] };
+    },
+  });
+};
