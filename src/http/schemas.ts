@@ -17,8 +17,9 @@ const LATEST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 export const Timestamp = z.iso
   .datetime({ offset: true, precision: undefined })
   .refine((v) => {
+    // Only a well-formed four-digit-year time is judged here; anything else fails the format check.
     const t = Date.parse(v);
-    return Number.isNaN(t) || (t >= EARLIEST_TIME && t <= LATEST_TIME);
+    return Number.isNaN(t) || !/^\d{4}-/.test(v) || (t >= EARLIEST_TIME && t <= LATEST_TIME);
   }, 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z')
   .describe('RFC 3339 timestamp');
 const OutTimestamp = z.string().describe('RFC 3339 timestamp in UTC with milliseconds');
