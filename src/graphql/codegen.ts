@@ -1,0 +1,19 @@
+import { buildSchema } from 'graphql';
+import { generateCode } from 'mercurius-codegen';
+import { loadSchemaSdl } from './schema.js';
+
+const HEADER = '/* eslint-disable */\n// Generated from schema/ by `npm run graphql:codegen`; do not edit. A test fails when it drifts.\n';
+
+/** The resolvers' types for the SDL in schema/ (mercurius-codegen: graphql-codegen's typescript and typescript-resolvers). */
+export async function generateResolverTypes(sdl = loadSchemaSdl()): Promise<string> {
+  return generateCode(
+    buildSchema(sdl),
+    {
+      scalars: { DateTime: 'string', Revision: 'string', JSON: 'Record<string, unknown>' },
+      enumsAsTypes: true,
+      avoidOptionals: false,
+    },
+    HEADER,
+    true,
+  );
+}
