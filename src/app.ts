@@ -15,6 +15,7 @@ import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
 import { authPlugin } from './http/plugins/auth.js';
+import { graphqlPlugin } from './graphql/plugin.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { Metrics, metricsPlugin } from './http/plugins/metrics.js';
 import { auditRoutes } from './http/routes/audit.js';
@@ -127,6 +128,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const settled = new SettledRevisions(database);
   const consent = new ConsentService(database, policies, settled);
   const audit = new AuditFeed(database, settled);
+  const chats = new ChatService(database, settled);
+  const eligibility = new EligibilityService(database, policies, settled);
+  const policyService = new PolicyService(database, policies, settled);
+  // GraphQL: a second door onto the same services, at the root (see the REST scope below).
+  await app.register(graphqlPlugin, {
+    config,
+    db: database,
+    verifier,
+    metrics,
+    services: { consent, chats, eligibility, policies: policyService, audit, settled },
+  });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
     api.setValidatorCompiler(validatorCompiler);
@@ -137,9 +149,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
     await zapi.register(userRoutes, { consent, audit });
-    await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
-    await zapi.register(chatRoutes, { chats: new ChatService(database, settled) });
-    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled) });
+    await zapi.register(policyRoutes, { policies: policyService });
+    await zapi.register(chatRoutes, { chats });
+    await zapi.register(eligibilityRoutes, { eligibility });
     await zapi.register(auditRoutes, { audit });
   });
 

@@ -12,6 +12,16 @@ export async function generateResolverTypes(sdl = loadSchemaSdl()): Promise<stri
       scalars: { DateTime: 'string', Revision: 'string', JSON: 'Record<string, unknown>' },
       enumsAsTypes: true,
       avoidOptionals: false,
+      // Resolvers hand on what the services return (paths are from src/graphql/generated.ts).
+      mappers: {
+        User: '../services/consent.js#UserView',
+        TrainingConsent: './views.js#ConsentRead',
+        TermsAcceptance: '../services/consent.js#TermsAcceptanceView',
+        Chat: '../services/chats.js#ChatView',
+        EligibilityDecision: '../services/eligibility.js#DecisionView',
+        Policy: '../services/policies.js#PolicyView',
+        AuditEvent: '../audit/hash.js#AuditEvent as LoggedAuditEvent',
+      },
     },
     HEADER,
     true,

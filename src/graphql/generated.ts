@@ -5,6 +5,12 @@ import type {
   GraphQLScalarType,
   GraphQLScalarTypeConfig,
 } from "graphql";
+import type { UserView, TermsAcceptanceView } from "../services/consent.js";
+import type { ConsentRead } from "./views.js";
+import type { ChatView } from "../services/chats.js";
+import type { DecisionView } from "../services/eligibility.js";
+import type { PolicyView } from "../services/policies.js";
+import type { AuditEvent as LoggedAuditEvent } from "../audit/hash.js";
 import type { MercuriusContext } from "mercurius";
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -25,6 +31,7 @@ export type ResolverFn<TResult, TParent, TContext, TArgs> = (
 ) =>
   | Promise<import("mercurius-codegen").DeepPartial<TResult>>
   | import("mercurius-codegen").DeepPartial<TResult>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & {
   [P in K]-?: NonNullable<T[P]>;
 };
@@ -803,20 +810,30 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<{}>;
   Boolean: ResolverTypeWrapper<Scalars["Boolean"]>;
   Subscription: ResolverTypeWrapper<{}>;
-  User: ResolverTypeWrapper<User>;
-  TrainingConsent: ResolverTypeWrapper<TrainingConsent>;
-  TermsAcceptance: ResolverTypeWrapper<TermsAcceptance>;
+  User: ResolverTypeWrapper<UserView>;
+  TrainingConsent: ResolverTypeWrapper<ConsentRead>;
+  TermsAcceptance: ResolverTypeWrapper<TermsAcceptanceView>;
   Presentation: ResolverTypeWrapper<Presentation>;
-  Chat: ResolverTypeWrapper<Chat>;
+  Chat: ResolverTypeWrapper<ChatView>;
   ChatFlag: ResolverTypeWrapper<ChatFlag>;
-  ChatPage: ResolverTypeWrapper<ChatPage>;
-  EligibilityDecision: ResolverTypeWrapper<EligibilityDecision>;
-  EligibilityBatch: ResolverTypeWrapper<EligibilityBatch>;
-  Policy: ResolverTypeWrapper<Policy>;
+  ChatPage: ResolverTypeWrapper<
+    Omit<ChatPage, "items"> & { items: Array<ResolversTypes["Chat"]> }
+  >;
+  EligibilityDecision: ResolverTypeWrapper<DecisionView>;
+  EligibilityBatch: ResolverTypeWrapper<
+    Omit<EligibilityBatch, "results"> & {
+      results: Array<ResolversTypes["EligibilityDecision"]>;
+    }
+  >;
+  Policy: ResolverTypeWrapper<PolicyView>;
   PolicyRetention: ResolverTypeWrapper<PolicyRetention>;
-  AuditEvent: ResolverTypeWrapper<AuditEvent>;
+  AuditEvent: ResolverTypeWrapper<LoggedAuditEvent>;
   Actor: ResolverTypeWrapper<Actor>;
-  AuditEventPage: ResolverTypeWrapper<AuditEventPage>;
+  AuditEventPage: ResolverTypeWrapper<
+    Omit<AuditEventPage, "items"> & {
+      items: Array<ResolversTypes["AuditEvent"]>;
+    }
+  >;
   TermsAcceptanceInput: TermsAcceptanceInput;
   PresentationInput: PresentationInput;
   PolicyInput: PolicyInput;
@@ -835,20 +852,26 @@ export type ResolversParentTypes = {
   Mutation: {};
   Boolean: Scalars["Boolean"];
   Subscription: {};
-  User: User;
-  TrainingConsent: TrainingConsent;
-  TermsAcceptance: TermsAcceptance;
+  User: UserView;
+  TrainingConsent: ConsentRead;
+  TermsAcceptance: TermsAcceptanceView;
   Presentation: Presentation;
-  Chat: Chat;
+  Chat: ChatView;
   ChatFlag: ChatFlag;
-  ChatPage: ChatPage;
-  EligibilityDecision: EligibilityDecision;
-  EligibilityBatch: EligibilityBatch;
-  Policy: Policy;
+  ChatPage: Omit<ChatPage, "items"> & {
+    items: Array<ResolversParentTypes["Chat"]>;
+  };
+  EligibilityDecision: DecisionView;
+  EligibilityBatch: Omit<EligibilityBatch, "results"> & {
+    results: Array<ResolversParentTypes["EligibilityDecision"]>;
+  };
+  Policy: PolicyView;
   PolicyRetention: PolicyRetention;
-  AuditEvent: AuditEvent;
+  AuditEvent: LoggedAuditEvent;
   Actor: Actor;
-  AuditEventPage: AuditEventPage;
+  AuditEventPage: Omit<AuditEventPage, "items"> & {
+    items: Array<ResolversParentTypes["AuditEvent"]>;
+  };
   TermsAcceptanceInput: TermsAcceptanceInput;
   PresentationInput: PresentationInput;
   PolicyInput: PolicyInput;

@@ -18,7 +18,8 @@ const FASTIFY_CODES: Record<string, (e: FastifyError) => AppError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('VALIDATION_FAILED', 'the Content-Length does not match the body'),
 };
 
-function toAppError(err: FastifyError, request: FastifyRequest): AppError | null {
+/** The catalogue's error for a failure Fastify or a route raised; null for an unexpected one (a 500). */
+export function toAppError(err: FastifyError, request: FastifyRequest): AppError | null {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';

@@ -11,6 +11,12 @@ export class Metrics {
   /** route -> method -> status: no label string is built per request. */
   private readonly requests = new Map<string, Map<string, Map<number, Counter>>>();
   private readonly started = Date.now();
+  private readonly gauges: { name: string; help: string; read: () => number }[] = [];
+
+  /** A gauge read when /metrics is: a bound's size and its use, by name. */
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.push({ name, help, read });
+  }
 
   observe(method: string, route: string, status: number, seconds: number): void {
     let methods = this.requests.get(route);
@@ -48,6 +54,7 @@ export class Metrics {
       '# HELP process_resident_memory_bytes Resident set size.',
       '# TYPE process_resident_memory_bytes gauge',
       `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      ...this.gauges.flatMap((g) => [`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`]),
     ];
     return `${lines.join('\n')}\n`;
   }
