@@ -1,4 +1,4 @@
-import { buildSchema } from 'graphql';
+import { graphqlJs } from './graphql-js.js';
 import { generateCode } from 'mercurius-codegen';
 import { loadSchemaSdl } from './schema.js';
 
@@ -7,7 +7,7 @@ const HEADER = '/* eslint-disable */\n// Generated from schema/ by `npm run grap
 /** The resolvers' types for the SDL in schema/ (mercurius-codegen: graphql-codegen's typescript and typescript-resolvers). */
 export async function generateResolverTypes(sdl = loadSchemaSdl()): Promise<string> {
   return generateCode(
-    buildSchema(sdl),
+    graphqlJs.buildSchema(sdl),
     {
       scalars: { DateTime: 'string', Revision: 'string', JSON: 'Record<string, unknown>' },
       enumsAsTypes: true,

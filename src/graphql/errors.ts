@@ -1,9 +1,13 @@
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { ExecutionResult, GraphQLError as GraphQLErrorType, GraphQLFormattedError } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { FollowerBehind } from '../audit/follower.js';
 import { AppError } from '../errors.js';
 import { toAppError } from '../http/plugins/errors.js';
+import { graphqlJs } from './graphql-js.js';
+
+const { GraphQLError } = graphqlJs;
+type GraphQLError = GraphQLErrorType;
 
 /** Codes GraphQL adds to the catalogue's (src/errors.ts): they have no REST counterpart. */
 export const GRAPHQL_CODES = {

@@ -1,20 +1,17 @@
-import {
-  getNamedType,
-  GraphQLError,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  Kind,
-  type FieldNode,
-  type GraphQLField,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
-  type SelectionSetNode,
-  type ValidationContext,
-  type ValidationRule,
-  type ValueNode,
+import type {
+  FieldNode,
+  GraphQLField,
+  GraphQLObjectType,
+  GraphQLOutputType,
+  SelectionSetNode,
+  ValidationContext,
+  ValidationRule,
+  ValueNode,
 } from 'graphql';
+import { graphqlJs } from './graphql-js.js';
 import { GRAPHQL_CODES } from './errors.js';
+
+const { getNamedType, GraphQLError, isListType, isNonNullType, isObjectType, Kind } = graphqlJs;
 
 export interface QueryLimits {
   /** Nesting of fields, introspection apart. */

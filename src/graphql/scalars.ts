@@ -1,4 +1,7 @@
-import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import type { ValueNode } from 'graphql';
+import { graphqlJs } from './graphql-js.js';
+
+const { GraphQLError, Kind } = graphqlJs;
 
 /**
  * The scalars take what REST takes as strings and leave checking them to the REST zod schemas in
