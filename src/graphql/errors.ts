@@ -35,15 +35,15 @@ function classify(err: GraphQLError, log: FastifyBaseLogger, request: FastifyReq
     error: new GraphQLError(message, { nodes: err.nodes, source: err.source, positions: err.positions, path: err.path, extensions }),
     status,
   });
+  if (original instanceof AppError) {
+    if (original.status >= 500) log.warn({ err: original }, original.message);
+    return [keep(original.message, { code: original.code, ...(original.errors ? { errors: original.errors } : {}) }, original.status)];
+  }
   // mercurius reports failed validation as one error holding graphql's errors.
   if (original && Array.isArray(original.errors)) {
     return original.errors.flatMap((e: unknown) =>
       classify(e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error }), log, request),
     );
-  }
-  if (original instanceof AppError) {
-    if (original.status >= 500) log.warn({ err: original }, original.message);
-    return [keep(original.message, { code: original.code, ...(original.errors ? { errors: original.errors } : {}) }, original.status)];
   }
   if (original instanceof FollowerBehind) {
     return [keep(original.message, { code: GRAPHQL_CODES.TOO_FAR_BEHIND, lastDelivered: original.lastDelivered }, 200)];

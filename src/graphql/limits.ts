@@ -66,7 +66,8 @@ function fanOut(field: FieldNode, def: GraphQLField<unknown, unknown>): number {
 
 /**
  * Measures one operation: the depth of its fields (introspection measured on its own), its cost
- * (each resolver that reads costs 1, times how many parents it runs for), and its aliases.
+ * (each resolver that reads costs 1, and each item of a page 1, times how many parents they are
+ * asked for), and its aliases.
  * Fragments are expanded; graphql's own rules have refused fragment cycles by then.
  */
 export function measure(context: ValidationContext, root: GraphQLObjectType, selectionSet: SelectionSetNode, costly: CostlyFields) {
@@ -87,7 +88,11 @@ export function measure(context: ValidationContext, root: GraphQLObjectType, sel
       if (field.alias) aliases++;
       const name = field.name.value;
       const inIntrospection = introspection > 0 || name === '__schema' || name === '__type';
-      const def = parent.getFields()[name];
+      // Introspection's entry points are not among the root type's fields.
+      const def =
+        name === '__schema' || name === '__type'
+          ? ({ name, args: [], type: context.getSchema().getType(name === '__schema' ? '__Schema' : '__Type')! } as unknown as GraphQLField<unknown, unknown>)
+          : parent.getFields()[name];
       if (inIntrospection) introspectionDepth = Math.max(introspectionDepth, introspection + 1);
       else if (depth + 1 > deepest.depth) deepest = { depth: depth + 1, node: field };
       if (!def || !field.selectionSet) continue;
@@ -98,7 +103,9 @@ export function measure(context: ValidationContext, root: GraphQLObjectType, sel
         continue;
       }
       const below = walk(type, field.selectionSet, inIntrospection ? depth : depth + 1, inIntrospection ? introspection + 1 : 0);
-      cost += own + (inIntrospection ? below : fanOut(field, def) * below);
+      // Every item of a page is an object built and sent: it costs 1 besides what it reads.
+      const perItem = def.args.some((a) => a.name === 'first') ? 1 : 0;
+      cost += own + (inIntrospection ? below : fanOut(field, def) * (below + perItem));
     }
     return cost;
   };

@@ -3,7 +3,7 @@ import { pointRequest, type PointRequest } from '../db/point.js';
 import { notFound } from '../errors.js';
 import { requestTime } from '../http/context.js';
 import { requireUser } from '../http/plugins/auth.js';
-import { AuditQuery, Id, PointQuery } from '../http/schemas.js';
+import { AuditQuery, Id, PointQuery, UserParams } from '../http/schemas.js';
 import type { ChatView } from '../services/chats.js';
 import type { UserView } from '../services/consent.js';
 import { allow, parseArgs, RULES } from './access.js';
@@ -43,6 +43,24 @@ export function loaders(s: GraphqlServices): Loaders {
     for (const u of userIds) requireUser(holder, u);
   };
   const nested = {
+    Query: {
+      // Aliased `user` fields of one query are read together; each answers or fails on its own.
+      user: async (queries: Query<unknown, { userId: string }>[], ctx: MercuriusContext): Promise<(UserView | null | Error)[]> => {
+        const asked = queries.map((q) => {
+          try {
+            const holder = allow(ctx, RULES.readers);
+            const { userId } = parseArgs(UserParams, { userId: q.params.userId });
+            requireUser(holder, userId);
+            return userId;
+          } catch (err) {
+            return err as Error;
+          }
+        });
+        const ids = asked.filter((a): a is string => typeof a === 'string');
+        const users = ids.length > 0 ? await s.consent.getUsers(ids, { kind: 'now' }, requestTime().getTime()) : new Map<string, UserView>();
+        return asked.map((a) => (typeof a === 'string' ? (users.get(a) ?? null) : a));
+      },
+    },
     User: {
       trainingConsent: async (queries: Query<UserView, PointArgs>[], ctx: MercuriusContext): Promise<ConsentRead[]> => {
         own(ctx, RULES.readers, queries.map((q) => q.obj.userId));

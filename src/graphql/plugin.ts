@@ -23,7 +23,7 @@ import { subscriptionResolvers } from './subscriptions.js';
 export const GRAPHQL_PATH = '/graphql';
 
 /** Fields whose resolvers read (every root field, and the nested fields with a loader or resolver): what a query's cost counts. */
-const COSTLY_NESTED = ['User.trainingConsent', 'User.termsAcceptances', 'User.chats', 'User.auditEvents', 'Chat.user', 'Chat.trainingEligibility'];
+const COSTLY_NESTED = ['Query.user', 'User.trainingConsent', 'User.termsAcceptances', 'User.chats', 'User.auditEvents', 'Chat.user', 'Chat.trainingEligibility'];
 
 /**
  * Verifies the bearer token of a query or mutation before mercurius parses it: no token or a bad

@@ -32,15 +32,9 @@ export function typeList(types: readonly string[] | null | undefined): string[] 
 /** GraphQL's `first` is REST's `limit`. */
 export const FIRST = { limit: 'first' };
 
+/** Root queries; `user` is a loader (src/graphql/nested.ts), so that aliased users are read together. */
 export function queryResolvers(s: GraphqlServices): QueryResolvers {
   return {
-    user: async (_root, args, ctx) => {
-      const holder = allow(ctx, RULES.readers);
-      const { userId } = parseArgs(UserParams, args);
-      requireUser(holder, userId);
-      return orNull(s.consent.getUser(userId, { kind: 'now' }, requestTime().getTime()));
-    },
-
     trainingConsent: async (_root, args, ctx) => {
       const holder = allow(ctx, RULES.readers);
       const { userId, ...point } = parseArgs(UserPoint, args);
