@@ -16,29 +16,40 @@ const CONSENT_EVENTS = ['user.plan_changed', 'consent.choice_recorded'];
 
 /**
  * What a subscription sends, its failures told as the catalogue's codes: mercurius sends what a
- * subscription's iterator throws as it is, so nothing internal may reach it unmasked.
+ * subscription's iterator throws as it is, so nothing internal may reach it unmasked. An iterator
+ * object, not an async generator: a generator waiting for the next event could not be ended
+ * until one came, and the follower behind it would outlive its socket.
  */
-async function* told<T>(source: AsyncIterableIterator<T>, log: FastifyBaseLogger): AsyncGenerator<T> {
-  try {
-    for (;;) {
-      let next: IteratorResult<T>;
+function mapped<S, T>(source: AsyncIterator<S>, log: FastifyBaseLogger, map: (value: S) => Promise<T> | T): AsyncIterableIterator<T> {
+  const end = async (): Promise<IteratorResult<T>> => {
+    await source.return?.();
+    return { value: undefined, done: true };
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
       try {
-        next = await source.next();
+        const next = await source.next();
+        return next.done ? { value: undefined, done: true } : { value: await map(next.value), done: false };
       } catch (err) {
+        await source.return?.();
         throw subscriptionError(err, log);
       }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    await source.return?.();
-  }
+    },
+    return: end,
+    async throw(err: unknown) {
+      await end();
+      throw err;
+    },
+  };
 }
 
 /** A subscription's start: refused with a masked error, before anything is sent, when it may not start. */
-async function starting<T>(ctx: MercuriusContext, start: () => Promise<AsyncIterableIterator<T>>): Promise<AsyncIterable<T>> {
+async function starting<T>(ctx: MercuriusContext, start: () => Promise<AsyncIterableIterator<T>>): Promise<AsyncIterableIterator<T>> {
   try {
-    return told(await start(), ctx.app.log);
+    return await start();
   } catch (err) {
     throw subscriptionError(err, ctx.app.log);
   }
@@ -51,7 +62,8 @@ export function subscriptionResolvers(s: GraphqlServices): SubscriptionResolvers
         starting(ctx, async () => {
           allow(ctx, RULES.feed);
           const { after } = parseArgs(AuditQuery.pick({ after: true }), { after: args.after });
-          return s.live.follow({ after: after ?? null, types: typeList(args.types), userId: null });
+          const follower = await s.live.follow({ after: after ?? null, types: typeList(args.types), userId: null });
+          return mapped(follower, ctx.app.log, (event) => event);
         }),
       resolve: (event: AuditEvent) => event,
     },
@@ -63,17 +75,10 @@ export function subscriptionResolvers(s: GraphqlServices): SubscriptionResolvers
           const { userId } = parseArgs(UserParams, { userId: args.userId });
           requireUser(holder, userId);
           const follower = await s.live.follow({ after: null, types: CONSENT_EVENTS, userId });
-          async function* consents(): AsyncGenerator<ConsentRead> {
-            try {
-              for await (const event of follower) {
-                const { view, etag } = await s.consent.getConsent(userId, { kind: 'atRevision', revision: event.revision }, requestTime().getTime());
-                yield { ...view, etag };
-              }
-            } finally {
-              await follower.return();
-            }
-          }
-          return consents();
+          return mapped(follower, ctx.app.log, async (event): Promise<ConsentRead> => {
+            const { view, etag } = await s.consent.getConsent(userId, { kind: 'atRevision', revision: event.revision }, requestTime().getTime());
+            return { ...view, etag };
+          });
         }),
       resolve: (consent: ConsentRead) => consent,
     },
