@@ -22,7 +22,7 @@ export interface QueryLimits {
 }
 
 /** Introspection (`__schema`, `__type`) is bounded on its own: deep enough for GraphiQL's standard query, not for endless `ofType` chains. */
-export const INTROSPECTION_MAX_DEPTH = 15;
+export const INTROSPECTION_MAX_DEPTH = 20;
 /** What a page is assumed to hold when its size is a variable: the largest a page may be. */
 const PAGE_MAX = 1_000;
 const PAGE_DEFAULT = 100;
