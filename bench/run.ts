@@ -17,6 +17,7 @@ import { agent, request, streamLines } from './lib/http.js';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { cpuMeter, freePort, memoryOf, sampleRss, startChild, stopChild, waitQuiet, waitReady, type Child } from './lib/proc.js';
 import { seed, type SeedResult } from './lib/seed.js';
+import { graphqlScenarios } from './scenarios/graphql.js';
 import { median, percentile, round } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,7 +73,7 @@ const config = {
   poolSize: envInt('BENCH_POOL_SIZE', 16),
   pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   dbName: process.env.BENCH_DB || 'consent_bench',
-  scenarios: new Set((process.env.BENCH_SCENARIOS || 'a,b,c,d,e').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+  scenarios: new Set((process.env.BENCH_SCENARIOS || 'a,b,c,d,e,g,h,i,j').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   keepDb: process.env.BENCH_KEEP_DB === '1' || process.env.BENCH_REUSE_DB === '1',
   /** Use the database a BENCH_KEEP_DB=1 run left, as it is: no creation, no seeding. */
   reuseDb: process.env.BENCH_REUSE_DB === '1',
@@ -98,7 +99,7 @@ function checkConfig(): URL {
     throw new Error(`BENCH_PG_URL must point at this machine's loopback (127.0.0.1), not ${url.hostname}`);
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.dbName)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-  for (const s of config.scenarios) if (!'abcde'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
+  for (const s of config.scenarios) if (!'abcdeghij'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
   return url;
 }
 
@@ -354,7 +355,7 @@ async function main() {
     // 4. Scenarios. Reads first, then the write scenario (it appends to the log).
     const results: Record<string, unknown> = {};
     const summary: SummaryRow[] = [];
-    const order = ['a', 'b', 'd', 'e', 'c'].filter((s) => config.scenarios.has(s));
+    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'c'].filter((s) => config.scenarios.has(s));
     const noise: Record<string, { busyCores: number; waitedS: number }> = {};
     for (const s of order) {
       log('');
@@ -866,6 +867,9 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
     };
   },
 };
+
+// GraphQL beside REST (bench/scenarios/graphql.ts).
+Object.assign(SCENARIOS, graphqlScenarios({ log, userId, chatId, denies, config }));
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);

@@ -19,6 +19,7 @@ import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugin
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { protectionPlugin } from './http/plugins/protection.js';
 import { requireStorable } from './http/storable.js';
+import { graphqlPlugin } from './graphql/plugin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
@@ -143,6 +144,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const policies = new PolicyCache(database);
   const consent = new ConsentService(database, policies, settled);
   const audit = new AuditFeed(database, settled);
+  const chats = new ChatService(database, settled);
+  const eligibility = new EligibilityService(database, policies, settled);
+  const policyService = new PolicyService(database, policies, settled);
+  // GraphQL: a second door onto the same services, at the root (see the REST scope below).
+  await app.register(graphqlPlugin, {
+    config,
+    db: database,
+    verifier,
+    metrics: telemetry,
+    services: { consent, chats, eligibility, policies: policyService, audit, settled },
+  });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
     api.setValidatorCompiler(validatorCompiler);
@@ -165,9 +177,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const zapi = api.withTypeProvider<ZodTypeProvider>();
     await zapi.register(infraRoutes, { db: opened, verifier, telemetry });
     await zapi.register(userRoutes, { consent, audit });
-    await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
-    await zapi.register(chatRoutes, { chats: new ChatService(database, settled) });
-    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled) });
+    await zapi.register(policyRoutes, { policies: policyService });
+    await zapi.register(chatRoutes, { chats });
+    await zapi.register(eligibilityRoutes, { eligibility });
     await zapi.register(auditRoutes, { audit });
   });
 

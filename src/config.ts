@@ -34,6 +34,12 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('consent-service-dev'),
   AUTH_AUDIENCE: z.string().min(1).default('consent-service'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(8),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
+  GRAPHQL_QUERY_CACHE: z.coerce.number().int().min(0).max(100_000).default(1_024),
+  GRAPHQL_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  GRAPHQL_JIT: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
 export interface Config {
@@ -59,6 +65,19 @@ export interface Config {
     readonly maxEventLoopDelayMs: number;
     /** ... or while this many statements and transactions wait on the database. */
     readonly maxDatabaseQueue: number;
+  };
+  readonly graphql: {
+    /** Nesting of a query's fields. */
+    readonly maxDepth: number;
+    /** A query's resolver work (src/graphql/limits.ts). */
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    /** Parsed and validated queries kept, and as many automatic persisted queries (0: none kept). */
+    readonly queryCache: number;
+    /** Live subscriptions at once in this process. */
+    readonly maxSubscriptions: number;
+    /** Compile a query to JavaScript (graphql-jit) once it has run this many times; 0: never. */
+    readonly jit: number;
   };
 }
 
@@ -116,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
       maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
       maxDatabaseQueue: e.DATABASE_MAX_QUEUE,
+    }),
+    graphql: Object.freeze({
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      queryCache: e.GRAPHQL_QUERY_CACHE,
+      maxSubscriptions: e.GRAPHQL_MAX_SUBSCRIPTIONS,
+      jit: e.GRAPHQL_JIT,
     }),
   });
 }

@@ -154,6 +154,18 @@ export class Telemetry {
     }
   }
 
+  /** A gauge read at scrape time: a bound's size and its use, by name. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     let methods = this.requestChildren.get(route);
     if (methods === undefined) this.requestChildren.set(route, (methods = new Map()));

@@ -99,6 +99,9 @@ export class SettledRevisions {
     readonly users = new UserFactsCache(),
   ) {}
 
+  /** Told the revision of each audited write this process commits (live subscriptions wake on it). */
+  onAudited: ((revision: string) => void) | null = null;
+
   /** A write of this process committed at `revision`: later reads must include it. */
   noteCommitted(revision: string): void {
     const r = BigInt(revision);

@@ -26,11 +26,21 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyRequest | nul
   if (typeof key !== 'string' || !KEY.test(key)) {
     throw badRequest('Idempotency-Key must be 1-255 visible ASCII characters', [{ path: 'header.idempotency-key', message: 'is not valid' }]);
   }
-  const fingerprint = createHash('sha256')
-    .update(`${request.method} ${request.url.split('?')[0]}\n${request.body === undefined ? '' : canonicalJson(request.body)}`)
-    .digest('hex');
-  return { sub: request.auth!.sub, key, fingerprint };
+  return { sub: request.auth!.sub, key, fingerprint: requestFingerprint(request.method, request.url.split('?')[0], request.body) };
 }
+
+/**
+ * What an Idempotency-Key is bound to: method, path and body. GraphQL mutations name the REST
+ * request they stand for, so a key is one request whichever door it comes through.
+ */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path}\n${body === undefined ? '' : canonicalJson(body)}`)
+    .digest('hex');
+}
+
+/** Whether an Idempotency-Key is 1-255 visible ASCII characters. */
+export const isIdempotencyKey = (key: string): boolean => KEY.test(key);
 
 export function sendWrite(reply: FastifyReply, result: WriteResult): FastifyReply {
   for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);

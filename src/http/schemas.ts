@@ -64,6 +64,9 @@ export const ConsentOut = named(
   'TrainingConsent',
 );
 
+export const ConsentIn = z.strictObject({ choice: Choice, surface: Surface });
+export const PlanIn = z.strictObject({ plan: Plan });
+
 export const Presentation = z.strictObject({
   trainingToggleDefault: z.boolean().describe('Whether the training toggle was pre-set to on'),
   trainingToggleShown: z.boolean().describe('Whether the toggle was shown at all'),

@@ -32,7 +32,7 @@ function urlFor(admin: string, database: string): string {
  * migrated template on PostgreSQL. Requests go through a real HTTP server (supertest listens on
  * an ephemeral port) with tokens signed by a key the service trusts through AUTH_JWKS_FILE.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { wrapDb?: (db: Database) => Database } = {}): Promise<TestApp> {
   const kind = inject('databaseKind');
   const keys = await TestKeys.create();
   let db: Database;
@@ -62,7 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...(url ? { DATABASE_URL: url } : { DATABASE_URL: 'memory://' }),
     ...env,
   });
-  const app = await buildApp(config, { db });
+  const app = await buildApp(config, { db: options.wrapDb ? options.wrapDb(db) : db });
   await app.ready();
   return {
     app,

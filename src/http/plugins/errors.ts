@@ -27,7 +27,8 @@ const FASTIFY_CODES: Record<string, (e: FastifyError) => AppError> = {
   FST_ERR_MAX_PARAM_LENGTH: () => new AppError('VALIDATION_FAILED', 'a path parameter is far longer than any identifier (at most 128 characters)', [{ path: 'params', message: 'is too long' }]),
 };
 
-function toAppError(err: FastifyError, request: FastifyRequest): AppError | null {
+/** The catalogue's error for a failure Fastify or a route raised; null for an unexpected one (a 500). */
+export function toAppError(err: FastifyError, request: FastifyRequest): AppError | null {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';

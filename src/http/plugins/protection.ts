@@ -19,6 +19,22 @@ declare module 'fastify' {
 /** Headers a browser client may read from responses, and send with requests. */
 const EXPOSED_HEADERS = ['etag', 'x-request-id', 'retry-after', 'consent-revision', 'consent-as-of', 'idempotent-replayed', 'location'];
 const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-request-id'];
+const PAGE_POLICIES: [string, Record<string, string[]>][] = [
+  ['/docs', { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], frameAncestors: ["'none'"] }],
+  [
+    '/graphiql',
+    {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", 'https://unpkg.com'],
+      styleSrc: ["'self'", "'unsafe-inline'", 'https://unpkg.com'],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:', 'https://unpkg.com'],
+      connectSrc: ["'self'", 'ws:', 'wss:'],
+      workerSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  ],
+];
 /** How often the database pool is looked at for load shedding. */
 const POOL_CHECK_MS = 100;
 
@@ -64,10 +80,16 @@ export const protectionPlugin = fp(
 
     await app.register(helmet, {
       global: true,
-      // API answers are JSON: nothing in them may load or frame anything. Pages (/docs) set their own.
+      // API answers are JSON: nothing in them may load or frame anything. The pages below get their own.
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
       // Served over TLS by whatever terminates it; HSTS is that proxy's to send.
       strictTransportSecurity: false,
+    });
+    // The reference documentation and GraphiQL are pages: their own scripts and styles (GraphiQL's
+    // editor from unpkg, as mercurius ships it), calls back to this service, nothing else.
+    app.addHook('onRoute', (route) => {
+      const page = PAGE_POLICIES.find(([prefix]) => route.url.startsWith(prefix));
+      if (page) (route as { helmet?: unknown }).helmet = { contentSecurityPolicy: { useDefaults: false, directives: page[1] } };
     });
 
     if (http.corsOrigins.length > 0) {
