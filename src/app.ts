@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -42,6 +43,8 @@ export interface AppOptions {
   /** An open, migrated database to use instead of the one the configuration names. */
   db?: Database;
   verifier?: TokenVerifier;
+  /** Where logs go instead of standard output. */
+  logStream?: Writable;
 }
 
 /** The service, ready to listen: database open and migrated, routes registered. Never listens. */
@@ -51,6 +54,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       level: config.logLevel,
       // Request logs carry the request id (reqId) and never a token, whatever is logged.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization'], censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     // Request lines are logged at debug level by the onResponse hook below, not twice at info.
     logController: new LogController({ disableRequestLogging: true }),
