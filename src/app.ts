@@ -183,7 +183,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: policyService });
     await zapi.register(chatRoutes, { chats });
-    await zapi.register(eligibilityRoutes, { eligibility });
+    await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
     await zapi.register(auditRoutes, { audit });
   });
 

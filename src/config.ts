@@ -19,6 +19,7 @@ const envSchema = z.object({
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   DATABASE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  STREAM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(6 * 3_600_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).max(1_000_000_000).default(50_000),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
@@ -57,6 +58,8 @@ export interface Config {
   readonly http: {
     /** A request not answered by then gets 503 UNAVAILABLE. */
     readonly requestTimeoutMs: number;
+    /** An NDJSON stream still running by then is cut off (a pass over every chat takes a while). */
+    readonly streamTimeoutMs: number;
     /** Requests per caller (token `sub`) per window; 0 turns the limit off. */
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
     /** Frontend origins allowed to call the API from a browser; empty: no CORS headers. */
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     http: Object.freeze({
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      streamTimeoutMs: e.STREAM_TIMEOUT_MS,
       rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
       corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
       maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ RATE_LIMIT_MAX: '0', CORS_ORIGINS: 'https://chat.example.com, http://localhost:5173', REQUEST_TIMEOUT_MS: '2000' });
     expect(c.http).toEqual({
       requestTimeoutMs: 2000,
+      streamTimeoutMs: 21_600_000,
       rateLimit: { max: 0, windowMs: 10_000 },
       corsOrigins: ['https://chat.example.com', 'http://localhost:5173'],
       maxEventLoopDelayMs: 1000,
