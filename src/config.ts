@@ -17,11 +17,12 @@ const envSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
-  DATABASE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  DATABASE_MAX_QUEUE: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   STREAM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(6 * 3_600_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).max(1_000_000_000).default(50_000),
+  SECURITY_HEADERS: z.enum(['on', 'off']).default('on'),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
   CORS_ORIGINS: z
     .string()
@@ -66,8 +67,10 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     /** Load shedding: new requests get 503 while the event loop lags this much (0: never) ... */
     readonly maxEventLoopDelayMs: number;
-    /** ... or while this many statements and transactions wait on the database. */
+    /** ... or while more than this many statements and transactions wait on the database (0: never). */
     readonly maxDatabaseQueue: number;
+    /** Security headers (helmet); off when a proxy in front sets them. */
+    readonly securityHeaders: boolean;
   };
   readonly graphql: {
     /** Nesting of a query's fields. */
@@ -139,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
       maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
       maxDatabaseQueue: e.DATABASE_MAX_QUEUE,
+      securityHeaders: e.SECURITY_HEADERS === 'on',
     }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       corsOrigins: ['https://chat.example.com', 'http://localhost:5173'],
       maxEventLoopDelayMs: 1000,
       maxDatabaseQueue: 1000,
+      securityHeaders: true,
     });
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
