@@ -33,7 +33,7 @@ import { EligibilityService } from './services/eligibility.js';
 import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
 import { pruneIdempotencyKeys } from './services/write.js';
-import { Telemetry, timedWrites } from './telemetry.js';
+import { observeDecisions, Telemetry, timedWrites } from './telemetry.js';
 
 export const API_VERSION = '1.0.0';
 const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
@@ -149,7 +149,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const consent = new ConsentService(database, policies, settled);
   const audit = new AuditFeed(database, settled);
   const chats = new ChatService(database, settled);
-  const eligibility = new EligibilityService(database, policies, settled);
+  const eligibility = observeDecisions(new EligibilityService(database, policies, settled), telemetry);
   const policyService = new PolicyService(database, policies, settled);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
