@@ -5,6 +5,7 @@ import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { b64json, hs256 } from '../helpers/bad-credentials.js';
 import { AUDIENCE, ISSUER } from '../helpers/tokens.js';
 
 /* SPEC §3: who may call what, and how a bad token is refused. */
@@ -49,7 +50,6 @@ function expectProblem(res: supertest.Response, status: number, code: string) {
   expect(res.body.requestId).toBe(res.headers['x-request-id']);
 }
 
-const b64json = (value: unknown) => base64url.encode(JSON.stringify(value));
 
 /** Every kind of bad credential: each would carry the admin scope if it were accepted. */
 const badCredentials: { kind: string; header: () => Promise<string | null> }[] = [
@@ -115,17 +115,6 @@ const badCredentials: { kind: string; header: () => Promise<string | null> }[] =
     header: async () => `Bearer ${await hs256(base64url.decode(t.keys.publicJwk.x!))}`,
   },
 ];
-
-function hs256(secret: Uint8Array): Promise<string> {
-  return new SignJWT({ scope: 'admin' })
-    .setProtectedHeader({ alg: 'HS256', kid: 'test-key' })
-    .setSubject('attacker')
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(secret);
-}
 
 const guardedRoutes: Call[] = [
   { name: 'GET /v1/policies', send: (http) => http.get('/v1/policies') },
