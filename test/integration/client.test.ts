@@ -160,7 +160,9 @@ describe('a transaction with deferred statements', () => {
     ).rejects.toThrow();
     expect(await rows()).toEqual([]);
   });
+});
 
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL client when its connections fail', () => {
   it('gives up on a connection whose statement never comes back, and replaces it', async () => {
     const door = await Doorway.open(t.url!);
     const given: string[] = [];

@@ -47,10 +47,12 @@ describe('loadConfig', () => {
       streamTimeoutMs: 21_600_000,
       rateLimit: { max: 0, windowMs: 10_000 },
       corsOrigins: ['https://chat.example.com', 'http://localhost:5173'],
-      maxEventLoopDelayMs: 1000,
+      maxEventLoopDelayMs: 0,
       maxDatabaseQueue: 1000,
       securityHeaders: true,
     });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).http.maxEventLoopDelayMs).toBe(1000);
+    expect(loadConfig({ MAX_EVENT_LOOP_DELAY_MS: '250' }).http.maxEventLoopDelayMs).toBe(250);
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '5' })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);

@@ -55,6 +55,8 @@ export const protectionPlugin = fp(
     const stats = opts.db.stats?.bind(opts.db);
     await app.register(underPressure, {
       maxEventLoopDelay: http.maxEventLoopDelayMs,
+      // The lag is the mean over each quarter of a second: shedding starts and stops within one.
+      sampleInterval: 250,
       ...(stats && http.maxDatabaseQueue > 0
         ? { healthCheck: async () => stats().queued <= http.maxDatabaseQueue, healthCheckInterval: POOL_CHECK_MS }
         : {}),
