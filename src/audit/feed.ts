@@ -1,45 +1,55 @@
 import type { Database } from '../db/client.js';
 import { CAP, readAtPoint, type SettledRevisions } from '../db/point.js';
 import { badRequest, notFound } from '../errors.js';
-import type { AuditEvent } from './hash.js';
+import type { LoggedEvent } from './hash.js';
 
 interface EventRow {
   revision: string;
   event_id: string;
   type: string;
+  /** Null when the event's personal part was erased. */
   user_id: string | null;
   chat_id: string | null;
-  data: Record<string, unknown>;
-  actor_sub: string;
+  data: Record<string, unknown> | null;
+  actor_sub: string | null;
   actor_kind: 'user' | 'service';
   occurred_at: Date;
-  request_id: string;
+  request_id: string | null;
   prev_hash: string;
   hash: string;
+  redacted: boolean;
 }
 
-/** The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them. */
-export function toAuditEvent(r: EventRow): AuditEvent {
+/**
+ * The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them.
+ * An event whose personal part was erased comes back redacted, with its hash as it was.
+ */
+export function toAuditEvent(r: EventRow): LoggedEvent {
+  if (r.redacted) {
+    return { revision: r.revision, eventId: r.event_id, type: r.type, redacted: true, occurredAt: r.occurred_at.toISOString(), prevHash: r.prev_hash, hash: r.hash };
+  }
   return {
     revision: r.revision,
     eventId: r.event_id,
     type: r.type,
     userId: r.user_id,
     ...(r.chat_id !== null ? { chatId: r.chat_id } : {}),
-    data: r.data,
-    actor: { sub: r.actor_sub, kind: r.actor_kind },
+    data: r.data!,
+    actor: { sub: r.actor_sub!, kind: r.actor_kind },
     occurredAt: r.occurred_at.toISOString(),
-    requestId: r.request_id,
+    requestId: r.request_id!,
     prevHash: r.prev_hash,
     hash: r.hash,
   };
 }
 
-const columns = `revision::text AS revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind,
-  occurred_at, request_id, prev_hash, hash`;
+/** An event and its personal part, when it was not erased: `FROM ${EVENTS}` with `a` the log and `p` the personal part. */
+export const EVENT_COLUMNS = `a.revision::text AS revision, a.event_id, a.type, p.user_id, p.chat_id, p.data, p.actor_sub, a.actor_kind,
+  a.occurred_at, p.request_id, a.prev_hash, a.hash, p.revision IS NULL AS redacted`;
+export const EVENTS = 'audit_events a LEFT JOIN audit_event_personal p ON p.revision = a.revision';
 
 export interface Page {
-  items: AuditEvent[];
+  items: LoggedEvent[];
   nextCursor: string | null;
 }
 
@@ -52,8 +62,8 @@ export class AuditFeed {
   /** One user's events in revision order; `nextCursor` is null once there are no more. */
   async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
     const { rows: result } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
-      text: `SELECT ${columns} FROM audit_events
-              WHERE user_id = $1 AND revision <= ${CAP} AND revision > $3::bigint ORDER BY audit_events.revision LIMIT $4`,
+      text: `SELECT ${EVENT_COLUMNS} FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+              WHERE p.user_id = $1 AND p.revision <= ${CAP} AND p.revision > $3::bigint ORDER BY p.revision LIMIT $4`,
       params: [userId, cap.revision, after, limit],
     }));
     if (result.length === 0) {
@@ -73,9 +83,9 @@ export class AuditFeed {
    */
   async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
     const { rows: result, point } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
-      text: `SELECT ${columns} FROM audit_events
-              WHERE revision > $1::bigint AND revision <= ${CAP} AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-              ORDER BY audit_events.revision LIMIT $4`,
+      text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
+              WHERE a.revision > $1::bigint AND a.revision <= ${CAP} AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+              ORDER BY a.revision LIMIT $4`,
       params: [after, cap.revision, types, limit],
     }));
     const items = result.map(toAuditEvent);

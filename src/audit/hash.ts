@@ -18,6 +18,25 @@ export interface AuditEvent {
   hash: string;
 }
 
+/**
+ * An event of an erased user, as the log returns it: what is left is not personal, and its hash
+ * is the one computed when it was whole, which a verifier takes as given.
+ */
+export interface RedactedEvent {
+  revision: string;
+  eventId: string;
+  type: string;
+  redacted: true;
+  occurredAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** An event of the log: whole, or redacted once its user was erased. */
+export type LoggedEvent = AuditEvent | RedactedEvent;
+
+export const isRedacted = (e: LoggedEvent): e is RedactedEvent => (e as RedactedEvent).redacted === true;
+
 /** Lowercase hex SHA-256 of the canonical JSON of the event without its `hash`. */
 export function hashEvent(event: Omit<AuditEvent, 'hash'> & { hash?: string }): string {
   const { hash: _ignored, ...rest } = event;
@@ -32,21 +51,37 @@ export interface ChainBreak {
 /**
  * Verifies events of one or more chains given in revision order: each event's hash, and that its
  * prevHash is the hash of the previous event of the same chain (genesis for the first one seen
- * when `fromGenesis`). Chains are keyed by userId, null for events about no user.
+ * when `fromGenesis`). Chains are keyed by userId, null for events about no user. A redacted event
+ * (and the `user.erased` event that closes an erased chain, which names no user) carries no user:
+ * its hash is taken as given, and it must continue the chain whose head its prevHash names, or
+ * start a new one.
  */
 export function verifyChains(
-  events: Iterable<AuditEvent>,
+  events: Iterable<LoggedEvent>,
   heads: Map<string | null, string> = new Map(),
   fromGenesis = true,
 ): ChainBreak[] {
   const breaks: ChainBreak[] = [];
+  /** Chain of each current head hash, for events that name no chain. */
+  const chainOfHead = new Map<string, string | null>();
+  for (const [chain, head] of heads) chainOfHead.set(head, chain);
   for (const e of events) {
-    if (hashEvent(e) !== e.hash) breaks.push({ revision: e.revision, problem: 'hash_mismatch' });
-    const expected = heads.get(e.userId) ?? (fromGenesis ? GENESIS_HASH : undefined);
-    if (expected !== undefined && e.prevHash !== expected) {
-      breaks.push({ revision: e.revision, problem: 'prev_hash_mismatch' });
+    let chain: string | null;
+    if (isRedacted(e) || (e.type === 'user.erased' && e.userId === null)) {
+      const known = chainOfHead.get(e.prevHash);
+      chain = known !== undefined ? known : `erased:${e.revision}`;
+      if (!isRedacted(e) && hashEvent(e) !== e.hash) breaks.push({ revision: e.revision, problem: 'hash_mismatch' });
+      if (known === undefined && e.prevHash !== GENESIS_HASH && fromGenesis) breaks.push({ revision: e.revision, problem: 'prev_hash_mismatch' });
+    } else {
+      chain = e.userId;
+      if (hashEvent(e) !== e.hash) breaks.push({ revision: e.revision, problem: 'hash_mismatch' });
+      const expected = heads.get(chain) ?? (fromGenesis ? GENESIS_HASH : undefined);
+      if (expected !== undefined && e.prevHash !== expected) breaks.push({ revision: e.revision, problem: 'prev_hash_mismatch' });
     }
-    heads.set(e.userId, e.hash);
+    const previous = heads.get(chain);
+    if (previous !== undefined) chainOfHead.delete(previous);
+    heads.set(chain, e.hash);
+    chainOfHead.set(e.hash, chain);
   }
   return breaks;
 }

@@ -191,8 +191,24 @@ export const AuditEventOut = named(
   'AuditEvent',
 );
 
+export const RedactedAuditEventOut = named(
+  z.object({
+    revision: Revision,
+    eventId: z.string(),
+    type: z.string(),
+    redacted: z.literal(true),
+    occurredAt: OutTimestamp,
+    prevHash: z.string(),
+    hash: z.string().describe('The hash of the event as it was before its user was erased: a verifier takes it as given'),
+  }),
+  'RedactedAuditEvent',
+  'An event of an erased user: its personal part is gone, its place in the chain and the log stays',
+);
+
+export const LoggedEventOut = z.union([AuditEventOut, RedactedAuditEventOut]);
+
 export const AuditPageOut = named(
-  z.object({ items: z.array(AuditEventOut), nextCursor: Revision.nullable() }),
+  z.object({ items: z.array(LoggedEventOut), nextCursor: Revision.nullable() }),
   'AuditEventPage',
 );
 

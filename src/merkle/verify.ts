@@ -1,4 +1,4 @@
-import { nodeHash, type Hash } from './hashes.js';
+import { nodeHash } from './hashes.js';
 
 /*
  * Proof verification as RFC 9162 §2.1.3.2 and §2.1.4.2 give it. A verifier needs nothing of the
