@@ -22,6 +22,10 @@ import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
 import { infraRoutes } from './http/routes/infra.js';
 import { policyRoutes } from './http/routes/policies.js';
+import { proofRoutes } from './http/routes/proofs.js';
+import { Checkpoints } from './proof/checkpoints.js';
+import { MerkleLog } from './proof/merkle-log.js';
+import { loadSigner } from './proof/signing-keys.js';
 import { userRoutes } from './http/routes/users.js';
 import { ChatService } from './services/chats.js';
 import { ConsentService } from './services/consent.js';
@@ -55,6 +59,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
   });
 
+  // Before the database: a bad SIGNING_KEYS_FILE stops the start with nothing opened.
+  const signer = await loadSigner({ file: config.proof.signingKeysFile, dataDir: config.dataDir, issuer: config.auth.audience });
   let db = options.db;
   const ownsDb = db === undefined;
   if (db === undefined) {
@@ -75,6 +81,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       `DEVELOPMENT KEYS IN USE: no AUTH_JWKS_URL or AUTH_JWKS_FILE is set, so tokens are verified with a key made in ${config.dataDir}. ` +
         'Anyone who can read that directory can mint tokens. Mint one with `npm run token -- --sub alice --scope consent:self`. ' +
         'Configure real keys before serving real users.',
+    );
+  }
+
+  if (signer.development) {
+    app.log.warn(
+      `DEVELOPMENT SIGNING KEYS IN USE: no SIGNING_KEYS_FILE is set, so receipts and checkpoints are signed with a key made in ${config.dataDir}. ` +
+        'Configure SIGNING_KEYS_FILE before anyone relies on a signature.',
     );
   }
 
@@ -121,12 +134,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
-  await app.register(infraRoutes, { db: database, verifier, metrics });
+  await app.register(infraRoutes, { db: database, verifier, metrics, signer });
 
   const policies = new PolicyCache(database);
   const settled = new SettledRevisions(database);
   const consent = new ConsentService(database, policies, settled);
   const audit = new AuditFeed(database, settled);
+  const checkpoints = new Checkpoints(database, new MerkleLog(database), settled, signer);
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
     api.setValidatorCompiler(validatorCompiler);
@@ -139,13 +153,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
     await zapi.register(chatRoutes, { chats: new ChatService(database, settled) });
-    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled) });
+    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled), signer });
     await zapi.register(auditRoutes, { audit });
+    await zapi.register(proofRoutes, { checkpoints });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));
   const timer = setInterval(prune, PRUNE_EVERY_MS).unref();
   app.addHook('onReady', async () => void prune());
   app.addHook('onClose', async () => clearInterval(timer));
+  let stopCheckpoints = () => {};
+  app.addHook('onReady', async () => {
+    stopCheckpoints = checkpoints.schedule(config.proof.checkpointIntervalS, (err) => app.log.warn({ err }, 'making a checkpoint failed'));
+  });
+  app.addHook('onClose', async () => stopCheckpoints());
   return app;
 }

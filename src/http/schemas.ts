@@ -158,14 +158,25 @@ export const DecisionOut = named(
   'EligibilityDecision',
 );
 
+const ReceiptOut = z
+  .string()
+  .describe('Compact JWS (EdDSA) over { iss, iat, asOf, revision, count, resultsSha256 }: proof of what was answered; present with receipt=true');
+
+export const SingleEligibilityQuery = PointQuery.extend({
+  receipt: z.enum(['true', 'false']).optional().describe('true: add a signed decision receipt'),
+});
+
+export const DecisionWithReceiptOut = DecisionOut.extend({ receipt: ReceiptOut.optional() });
+
 export const BatchIn = z.strictObject({
   chatIds: z.array(Id).min(1).max(10_000),
   asOf: Timestamp.optional(),
   atRevision: Revision.optional(),
+  receipt: z.boolean().optional().describe('true: add a signed decision receipt'),
 });
 
 export const BatchOut = named(
-  z.object({ asOf: OutTimestamp, revision: Revision, results: z.array(DecisionOut) }),
+  z.object({ asOf: OutTimestamp, revision: Revision, results: z.array(DecisionOut), receipt: ReceiptOut.optional() }),
   'EligibilityBatch',
 );
 
@@ -233,4 +244,50 @@ export const Problem = named(
   }),
   'Problem',
   'RFC 9457 problem details',
+);
+
+export const CheckpointOut = named(
+  z.object({
+    treeSize: z.number().int(),
+    rootHash: z.string().describe('Lowercase hex'),
+    lastRevision: Revision.describe('The revision of the last event in the tree'),
+    createdAt: OutTimestamp,
+    previousRootHash: z.string().nullable().describe("The previous checkpoint's root (null for the first)"),
+    jws: z.string().describe('Compact JWS (EdDSA) whose payload is this checkpoint without jws'),
+  }),
+  'Checkpoint',
+);
+
+export const CheckpointPageOut = named(
+  z.object({ items: z.array(CheckpointOut), nextCursor: z.string().nullable() }),
+  'CheckpointPage',
+);
+
+const TreeSize = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const CheckpointsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Checkpoints of a larger tree than this'),
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100)'),
+});
+
+export const InclusionQuery = z.strictObject({
+  revision: Revision.describe("The event's revision"),
+  treeSize: TreeSize.optional().describe('Size of the tree to prove against (default: the latest checkpoint)'),
+});
+
+export const InclusionProofOut = named(
+  z.object({
+    leafIndex: z.number().int(),
+    treeSize: z.number().int(),
+    rootHash: z.string(),
+    path: z.array(z.string()).describe('Audit path (RFC 6962), bottom-up, lowercase hex'),
+  }),
+  'InclusionProof',
+);
+
+export const ConsistencyQuery = z.strictObject({ from: TreeSize, to: TreeSize });
+
+export const ConsistencyProofOut = named(
+  z.object({ from: z.number().int(), to: z.number().int(), path: z.array(z.string()).describe('Consistency proof (RFC 6962), lowercase hex') }),
+  'ConsistencyProof',
 );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
+import type { Signer } from '../../proof/signing-keys.js';
 import type { Database } from '../../db/client.js';
 import { migrationsApplied } from '../../db/migrate.js';
 import type { Metrics } from '../plugins/metrics.js';
@@ -7,7 +8,7 @@ import type { Metrics } from '../plugins/metrics.js';
 const READY_TIMEOUT_MS = 2_000;
 
 /** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
-export async function infraRoutes(app: FastifyInstance, opts: { db: Database; verifier: TokenVerifier; metrics: Metrics }) {
+export async function infraRoutes(app: FastifyInstance, opts: { db: Database; verifier: TokenVerifier; metrics: Metrics; signer: Signer }) {
   const hidden = { hide: true };
   app.get('/healthz', { config: { auth: { public: true } }, schema: hidden }, async () => ({ status: 'ok' }));
 
@@ -34,8 +35,12 @@ export async function infraRoutes(app: FastifyInstance, opts: { db: Database; ve
   );
 
   app.get('/.well-known/jwks.json', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
+    // The service's signing keys (receipts, checkpoints), current and retired, and the token
+    // verification keys when they are local; remote ones are published where they live.
     const published = opts.verifier.published;
-    if ('url' in published) return reply.redirect(published.url, 302);
-    return published;
+    const signing = opts.signer.publicJwks.keys;
+    const kids = new Set(signing.map((k) => k.kid));
+    const auth = 'url' in published ? [] : published.keys.filter((k) => k.kid === undefined || !kids.has(k.kid));
+    return reply.header('cache-control', 'public, max-age=300').send({ keys: [...signing, ...auth] });
   });
 }
