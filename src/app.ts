@@ -22,7 +22,11 @@ import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
 import { infraRoutes } from './http/routes/infra.js';
 import { policyRoutes } from './http/routes/policies.js';
+import { privacyRoutes } from './http/routes/privacy.js';
 import { proofRoutes } from './http/routes/proofs.js';
+import { retentionRoutes } from './http/routes/retention.js';
+import { ErasureService } from './services/erasure.js';
+import { UserProofService } from './services/user-proof.js';
 import { Checkpoints } from './proof/checkpoints.js';
 import { MerkleLog } from './proof/merkle-log.js';
 import { loadSigner } from './proof/signing-keys.js';
@@ -152,10 +156,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const zapi = api.withTypeProvider<ZodTypeProvider>();
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
-    await zapi.register(chatRoutes, { chats: new ChatService(database, settled) });
-    await zapi.register(eligibilityRoutes, { eligibility: new EligibilityService(database, policies, settled), signer });
+    const chats = new ChatService(database, settled);
+    const eligibility = new EligibilityService(database, policies, settled);
+    await zapi.register(chatRoutes, { chats });
+    await zapi.register(eligibilityRoutes, { eligibility, signer });
     await zapi.register(auditRoutes, { audit });
     await zapi.register(proofRoutes, { checkpoints });
+    await zapi.register(privacyRoutes, {
+      proofs: new UserProofService(database, consent, chats, audit, checkpoints, policies, signer),
+      erasure: new ErasureService(database, settled, signer),
+    });
+    await zapi.register(retentionRoutes, { eligibility });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));

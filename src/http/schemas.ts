@@ -291,3 +291,52 @@ export const ConsistencyProofOut = named(
   z.object({ from: z.number().int(), to: z.number().int(), path: z.array(z.string()).describe('Consistency proof (RFC 6962), lowercase hex') }),
   'ConsistencyProof',
 );
+
+export const ConsentReceiptParams = z.strictObject({ userId: Id, eventId: z.string().min(1).max(64) });
+
+export const ConsentRecordOut = named(
+  z
+    .object({
+      schemaVersion: z.string(),
+      recordId: z.string(),
+      iss: z.string(),
+      iat: z.number().int(),
+      controller: z.object({ id: z.string() }),
+      principal: z.object({ id: z.string() }),
+      purposes: z.array(z.object({ purpose: z.string(), description: z.string(), legalBasis: z.string() })),
+      notice: z.object({ policyVersion: z.string().nullable(), presentation: z.record(z.string(), z.unknown()).nullable() }),
+      method: z.object({ surface: z.string(), actor: z.enum(['user', 'service']), event: z.string() }),
+      timestamp: OutTimestamp,
+      state: z.enum(['given', 'refused', 'not_stated']),
+      withdrawal: z.object({ method: z.string(), effect: z.string() }),
+      evidence: z.object({ revision: Revision, eventHash: z.string() }),
+    })
+    .describe('A consent record in the structure of ISO/IEC TS 27560'),
+  'ConsentRecord',
+);
+
+export const ConsentReceiptOut = named(
+  z.object({ record: ConsentRecordOut, jws: z.string().describe('Compact JWS (EdDSA) whose payload is the record') }),
+  'ConsentReceipt',
+);
+
+export const ErasureOut = named(z.object({ userId: z.string(), erasedAt: OutTimestamp, revision: Revision }), 'Erasure');
+
+export const UserExportOut = named(
+  z.object({
+    user: UserOut,
+    trainingConsent: ConsentOut,
+    termsAcceptances: z.array(TermsAcceptanceOut),
+    chats: z.array(ChatOut),
+    events: z.array(LoggedEventOut),
+    checkpoint: CheckpointOut,
+    proofs: z.array(z.object({ revision: Revision, leafIndex: z.number().int(), path: z.array(z.string()) })).describe('An inclusion proof per event, against the checkpoint'),
+  }),
+  'UserExport',
+);
+
+export const RetentionQuery = z.strictObject({
+  asOf: Timestamp.optional().describe('Evaluate as of this time (not in the future)'),
+  after: Id.optional().describe('Start after this chatId (byte order)'),
+  limit: z.coerce.number().int().min(1).max(100_000_000).optional().describe('At most this many lines'),
+});

@@ -68,6 +68,12 @@ export class ChatService {
     private readonly settled: SettledRevisions,
   ) {}
 
+  /** Every chat of a user, by chatId (an export). */
+  async listForUser(userId: string): Promise<ChatView[]> {
+    const rows = await this.db.query<ChatRecord>(`${chatSelect.replace('WHERE c.chat_id = $1', 'WHERE c.user_id = $1')} ORDER BY c.chat_id`, [userId]);
+    return rows.map((c) => chatView(c));
+  }
+
   async get(chatId: string, checkOwner: OwnerCheck): Promise<ChatView> {
     const chat = await loadChat(this.db, chatId);
     if (!chat) throw notFound(`chat ${chatId} is not registered`);
