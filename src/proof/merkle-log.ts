@@ -124,8 +124,8 @@ export class MerkleLog {
     return { rootHash: hex(treeRoot(size, nodes)), paths: indices.map((i) => inclusionProof(i, size, nodes).map(hex)) };
   }
 
-  async consistency(from: number, to: number): Promise<string[]> {
-    const nodes = await this.nodesFor((n) => consistencyProof(from, to, n));
+  async consistency(from: number, to: number, q: Queryable = this.db): Promise<string[]> {
+    const nodes = await this.nodesFor((n) => consistencyProof(from, to, n), q);
     return consistencyProof(from, to, nodes).map(hex);
   }
 
