@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leafHash } from '../../src/merkle/hashes.js';
@@ -197,6 +200,69 @@ describe('checkpoints and proofs', () => {
       expect(latest.body.treeSize).toBe(2);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('npm run receipt:verify', () => {
+  it('exits 0 for a saved answer and the published keys, 1 once a byte of its results changed', async () => {
+    const res = await t.http.post('/v1/training-eligibility/batch').set('authorization', pipeline).send({ chatIds: ['p-bob-chat', 'p-ann-chat'], receipt: true }).expect(200);
+    const dir = mkdtempSync(join(tmpdir(), 'consent-receipt-'));
+    const [answer, keys] = [join(dir, 'answer.json'), join(dir, 'keys.json')];
+    writeFileSync(answer, JSON.stringify(res.body));
+    writeFileSync(keys, JSON.stringify(await servedKeys()));
+    const verify = async () => {
+      try {
+        const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'src/cli/receipt-verify.ts', answer, '--jwks', keys]);
+        return { code: 0, stdout };
+      } catch (err) {
+        return { code: (err as { code: number }).code, stdout: (err as { stdout: string }).stdout };
+      }
+    };
+    const ok = await verify();
+    expect(ok.stdout).toMatch(/receipt verifies: 2 result/);
+    expect(ok.code).toBe(0);
+    writeFileSync(answer, JSON.stringify(tamperOneByte(res.body)));
+    const bad = await verify();
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/resultsSha256/);
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('a checkpoint covers settled revisions only', () => {
+  it('waits for a revision still being written, and puts it in the tree before the later ones', async () => {
+    const sql = postgres(t.url!, { max: 2, onnotice: () => {} });
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      const [{ r }] = await writer`SELECT nextval('revision_seq')::text AS r`;
+      const later = await t.http.put('/v1/users/p-late/plan').set('authorization', admin).send({ plan: 'pro' }).expect(200);
+      expect(BigInt(later.body.revision)).toBeGreaterThan(BigInt(r));
+      let answered = false;
+      const made = t.http.post('/v1/audit/checkpoints').set('authorization', admin).then((res) => {
+        answered = true;
+        return res;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      // The late event commits now, below the revision already committed.
+      await writer.unsafe(
+        `INSERT INTO audit_events (revision, event_id, type, actor_kind, occurred_at, prev_hash, hash)
+         VALUES ($1::bigint, gen_random_uuid()::text, 'test.late', 'service', now(), repeat('0', 64), repeat('ab', 32))`,
+        [r],
+      );
+      await writer.unsafe(`INSERT INTO audit_event_personal (revision, data, actor_sub, request_id) VALUES ($1::bigint, '{}', 'test', 'late')`, [r]);
+      await writer`COMMIT`;
+      const cp = (await made).body;
+      expect(cp.lastRevision).toBe(later.body.revision);
+      const lateProof = (await t.http.get(`/v1/audit/proofs/inclusion?revision=${r}`).set('authorization', auditor).expect(200)).body;
+      const laterProof = (await t.http.get(`/v1/audit/proofs/inclusion?revision=${later.body.revision}`).set('authorization', auditor).expect(200)).body;
+      expect(lateProof.leafIndex).toBe(laterProof.leafIndex - 1);
+      expect(verifyInclusion(lateProof.leafIndex, cp.treeSize, leafHash(Buffer.from('ab'.repeat(32), 'hex')), lateProof.path.map((p: string) => Buffer.from(p, 'hex')), Buffer.from(cp.rootHash, 'hex'))).toBe(true);
+    } finally {
+      writer.release();
+      await sql.end();
     }
   });
 });
