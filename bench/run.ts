@@ -18,6 +18,8 @@ import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { cpuMeter, freePort, memoryOf, sampleRss, startChild, stopChild, waitQuiet, waitReady, type Child } from './lib/proc.js';
 import { seed, type SeedResult } from './lib/seed.js';
 import { proofScenario } from './scenarios/proof.js';
+import { graphqlScenarios } from './scenarios/graphql.js';
+import { protectionScenarios } from './scenarios/protection.js';
 import { median, percentile, round } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,7 +75,7 @@ const config = {
   poolSize: envInt('BENCH_POOL_SIZE', 16),
   pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   dbName: process.env.BENCH_DB || 'consent_bench',
-  scenarios: new Set((process.env.BENCH_SCENARIOS || 'a,b,c,d,e').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+  scenarios: new Set((process.env.BENCH_SCENARIOS || 'a,b,c,d,e,g,h,i,j').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   keepDb: process.env.BENCH_KEEP_DB === '1' || process.env.BENCH_REUSE_DB === '1',
   /** Use the database a BENCH_KEEP_DB=1 run left, as it is: no creation, no seeding. */
   reuseDb: process.env.BENCH_REUSE_DB === '1',
@@ -99,7 +101,7 @@ function checkConfig(): URL {
     throw new Error(`BENCH_PG_URL must point at this machine's loopback (127.0.0.1), not ${url.hostname}`);
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.dbName)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-  for (const s of config.scenarios) if (!'abcdef'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
+  for (const s of config.scenarios) if (!'abcdefghijp'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
   return url;
 }
 
@@ -264,6 +266,9 @@ async function main() {
       AUTH_AUDIENCE: audience,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // One pipeline token sends tens of thousands of requests a second: the limiter runs (its
+      // cost is in every figure) but never refuses.
+      RATE_LIMIT_MAX: '1000000000',
     };
     delete serviceEnv.AUTH_JWKS_URL;
     const service = await startService(serviceEnv, null);
@@ -356,7 +361,7 @@ async function main() {
     // 4. Scenarios. Reads first, then the write scenario (it appends to the log).
     const results: Record<string, unknown> = {};
     const summary: SummaryRow[] = [];
-    const order = ['a', 'b', 'd', 'e', 'c', 'f'].filter((s) => config.scenarios.has(s));
+    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'p', 'c', 'f'].filter((s) => config.scenarios.has(s));
     const noise: Record<string, { busyCores: number; waitedS: number }> = {};
     for (const s of order) {
       log('');
@@ -873,6 +878,11 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
     };
   },
 };
+
+// GraphQL beside REST (bench/scenarios/graphql.ts).
+Object.assign(SCENARIOS, graphqlScenarios({ log, userId, chatId, denies, config }));
+// What the protection plugins cost the hot reads (bench/scenarios/protection.ts).
+Object.assign(SCENARIOS, protectionScenarios({ log, userId, chatId, config, startService: (env) => startService(env, null), stopChild }));
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,8 +16,11 @@ import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
 import { authPlugin } from './http/plugins/auth.js';
-import { errorsPlugin } from './http/plugins/errors.js';
-import { Metrics, metricsPlugin } from './http/plugins/metrics.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugins/errors.js';
+import { metricsPlugin } from './http/plugins/metrics.js';
+import { protectionPlugin } from './http/plugins/protection.js';
+import { requireStorable } from './http/storable.js';
+import { graphqlPlugin } from './graphql/plugin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
@@ -37,6 +41,7 @@ import { EligibilityService } from './services/eligibility.js';
 import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
 import { pruneIdempotencyKeys } from './services/write.js';
+import { observeDecisions, Telemetry, timedWrites } from './telemetry.js';
 
 export const API_VERSION = '1.0.0';
 const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
@@ -46,17 +51,31 @@ export interface AppOptions {
   /** An open, migrated database to use instead of the one the configuration names. */
   db?: Database;
   verifier?: TokenVerifier;
+  /** Where logs go instead of standard output. */
+  logStream?: Writable;
 }
 
 /** The service, ready to listen: database open and migrated, routes registered. Never listens. */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      // Request logs carry the request id (reqId) and never a token, whatever is logged.
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization'], censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     // Request lines are logged at debug level by the onResponse hook below, not twice at info.
     logController: new LogController({ disableRequestLogging: true }),
     // Ids are up to 128 characters, and percent-encoding can triple that.
     routerOptions: { maxParamLength: 512 },
     bodyLimit: 1024 * 1024,
+    // A request not answered by then gets 503 UNAVAILABLE; the database's own waits are shorter.
+    handlerTimeout: config.http.requestTimeoutMs,
+    // Requests that arrive on kept-alive connections while the service drains are served (with
+    // Connection: close), not refused: shutdown drops no request it received.
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -68,7 +87,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   let db = options.db;
   const ownsDb = db === undefined;
   if (db === undefined) {
-    db = await openDatabase(config.database);
+    db = await openDatabase(config.database, (what) => app.log.warn(`database connection given up on: ${what}`));
     try {
       await migrateDatabase(db, config.database.kind === 'postgres' ? config.database.url : undefined);
     } catch (err) {
@@ -76,8 +95,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       throw err;
     }
   }
-  const database = db;
-  if (ownsDb) app.addHook('onClose', async () => database.close());
+  const opened = db;
+  if (ownsDb) app.addHook('onClose', async () => opened.close());
 
   const verifier = options.verifier ?? (await createTokenVerifier(config));
   if (verifier.development) {
@@ -95,7 +114,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     );
   }
 
-  const metrics = new Metrics();
+  const settled = new SettledRevisions(opened);
+  const telemetry = new Telemetry({ db: opened, settled: () => settled.known() });
+  const database = timedWrites(opened, telemetry);
   app.removeContentTypeParser('text/plain');
   // Hooks on every request are synchronous (callback style): no promise per request for them.
   app.addHook('onRequest', (request, reply, done) => {
@@ -108,8 +129,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   await app.register(errorsPlugin);
-  await app.register(metricsPlugin, { metrics });
+  await app.register(metricsPlugin, { telemetry });
   await app.register(authPlugin, { verifier });
+  await app.register(protectionPlugin, { config, db: opened });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -131,6 +153,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         { name: 'chats', description: 'Chats reported by frontends' },
         { name: 'training eligibility', description: 'Questions training pipelines ask' },
         { name: 'audit', description: 'The append-only, hash-chained audit log' },
+        { name: 'operations', description: 'Probes, metrics and published keys, for operators (no token)' },
       ],
     },
     transform: createJsonSchemaTransform({ skipList: ['/docs', '/docs/*', '/openapi.json', '/graphql'] }),
@@ -138,13 +161,23 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
-  await app.register(infraRoutes, { db: database, verifier, metrics, signer });
 
   const policies = new PolicyCache(database);
-  const settled = new SettledRevisions(database);
   const consent = new ConsentService(database, policies, settled);
   const audit = new AuditFeed(database, settled);
   const checkpoints = new Checkpoints(database, new MerkleLog(database), settled, signer);
+
+  const chats = new ChatService(database, settled);
+  const eligibility = observeDecisions(new EligibilityService(database, policies, settled), telemetry);
+  const policyService = new PolicyService(database, policies, settled);
+  // GraphQL: a second door onto the same services, at the root (see the REST scope below).
+  await app.register(graphqlPlugin, {
+    config,
+    db: database,
+    verifier,
+    metrics: telemetry,
+    services: { consent, chats, eligibility, policies: policyService, audit, settled },
+  });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
     api.setValidatorCompiler(validatorCompiler);
@@ -153,20 +186,30 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     api.addHook('onRoute', (route) => {
       if (!route.config?.auth) throw new Error(`route ${route.method} ${route.url} declares no auth rule`);
     });
+    // Text PostgreSQL cannot store is refused where it enters, in whichever part of the request.
+    api.addHook('preValidation', (request, _reply, done) => {
+      try {
+        requireStorable(request.params, 'params');
+        requireStorable(request.query, 'query');
+        if (request.body !== undefined) requireStorable(request.body, 'body');
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
+    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, signer });
     await zapi.register(userRoutes, { consent, audit });
-    await zapi.register(policyRoutes, { policies: new PolicyService(database, policies, settled) });
-    const chats = new ChatService(database, settled);
-    const eligibility = new EligibilityService(database, policies, settled);
+    await zapi.register(policyRoutes, { policies: policyService });
     await zapi.register(chatRoutes, { chats });
-    await zapi.register(eligibilityRoutes, { eligibility, signer });
+    await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs, signer });
     await zapi.register(auditRoutes, { audit });
     await zapi.register(proofRoutes, { checkpoints });
     await zapi.register(privacyRoutes, {
       proofs: new UserProofService(database, consent, chats, audit, checkpoints, policies, signer),
       erasure: new ErasureService(database, settled, signer),
     });
-    await zapi.register(retentionRoutes, { eligibility });
+    await zapi.register(retentionRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));

@@ -14,6 +14,22 @@ const envSchema = z.object({
     })
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  DATABASE_MAX_QUEUE: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  STREAM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(6 * 3_600_000),
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).max(1_000_000_000).default(50_000),
+  SECURITY_HEADERS: z.enum(['on', 'off']).default('on'),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
+  CORS_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((o) => /^https?:\/\/[^/\s,]+$/.test(o.trim())), {
+      message: 'must be a comma-separated list of origins such as https://chat.example.com',
+    })
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   AUTH_JWKS_FILE: z.string().min(1).optional(),
@@ -23,6 +39,12 @@ const envSchema = z.object({
   SIGNING_KEYS_FILE: z.string().min(1).optional(),
   /** 0: no scheduled checkpoints (only on demand). */
   CHECKPOINT_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(8),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
+  GRAPHQL_QUERY_CACHE: z.coerce.number().int().min(0).max(100_000).default(1_024),
+  GRAPHQL_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  GRAPHQL_JIT: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
 export interface Config {
@@ -42,6 +64,35 @@ export interface Config {
     readonly signingKeysFile: string | null;
     /** Seconds between scheduled checkpoints (made only when the log grew); 0 for none. */
     readonly checkpointIntervalS: number;
+  };
+  readonly http: {
+    /** A request not answered by then gets 503 UNAVAILABLE. */
+    readonly requestTimeoutMs: number;
+    /** An NDJSON stream still running by then is cut off (a pass over every chat takes a while). */
+    readonly streamTimeoutMs: number;
+    /** Requests per caller (token `sub`) per window; 0 turns the limit off. */
+    readonly rateLimit: { readonly max: number; readonly windowMs: number };
+    /** Frontend origins allowed to call the API from a browser; empty: no CORS headers. */
+    readonly corsOrigins: readonly string[];
+    /** Load shedding: new requests get 503 while the event loop lags this much (0: never) ... */
+    readonly maxEventLoopDelayMs: number;
+    /** ... or while more than this many statements and transactions wait on the database (0: never). */
+    readonly maxDatabaseQueue: number;
+    /** Security headers (helmet); off when a proxy in front sets them. */
+    readonly securityHeaders: boolean;
+  };
+  readonly graphql: {
+    /** Nesting of a query's fields. */
+    readonly maxDepth: number;
+    /** A query's resolver work (src/graphql/limits.ts). */
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    /** Parsed and validated queries kept, and as many automatic persisted queries (0: none kept). */
+    readonly queryCache: number;
+    /** Live subscriptions at once in this process. */
+    readonly maxSubscriptions: number;
+    /** Compile a query to JavaScript (graphql-jit) once it has run this many times; 0: never. */
+    readonly jit: number;
   };
 }
 
@@ -71,7 +122,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'pglite', dataDir }
       : e.DATABASE_URL === 'memory://'
         ? { kind: 'pglite', dataDir: null }
-        : { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE };
+        : {
+            kind: 'postgres',
+            url: e.DATABASE_URL,
+            poolSize: e.DATABASE_POOL_SIZE,
+            limits: {
+              statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+              connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+              acquireTimeoutMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
+            },
+          };
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -87,6 +147,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     proof: Object.freeze({
       signingKeysFile: e.SIGNING_KEYS_FILE ? resolve(e.SIGNING_KEYS_FILE) : null,
       checkpointIntervalS: e.CHECKPOINT_INTERVAL_S,
+    }),
+    http: Object.freeze({
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      streamTimeoutMs: e.STREAM_TIMEOUT_MS,
+      rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
+      corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxDatabaseQueue: e.DATABASE_MAX_QUEUE,
+      securityHeaders: e.SECURITY_HEADERS === 'on',
+    }),
+    graphql: Object.freeze({
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      queryCache: e.GRAPHQL_QUERY_CACHE,
+      maxSubscriptions: e.GRAPHQL_MAX_SUBSCRIPTIONS,
+      jit: e.GRAPHQL_JIT,
     }),
   });
 }

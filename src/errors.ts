@@ -6,11 +6,13 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflict with the current state' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, title: 'Idempotency key reused for another request' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   UNPROCESSABLE: { status: 422, title: 'The request cannot be carried out' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request line or headers too large' },
   INTERNAL: { status: 500, title: 'Internal error' },
   UNAVAILABLE: { status: 503, title: 'Temporarily unavailable' },
 } as const;
@@ -28,6 +30,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     detail: string,
     readonly errors?: FieldError[],
+    /** Seconds after which a retry may succeed (Retry-After), for 429 and 503. */
+    readonly retryAfterS?: number,
   ) {
     super(detail);
     this.name = 'AppError';
@@ -42,7 +46,7 @@ export const notFound = (detail: string) => new AppError('NOT_FOUND', detail);
 export const conflict = (detail: string) => new AppError('CONFLICT', detail);
 export const preconditionFailed = (detail: string) => new AppError('PRECONDITION_FAILED', detail);
 export const unprocessable = (detail: string) => new AppError('UNPROCESSABLE', detail);
-export const unavailable = (detail: string) => new AppError('UNAVAILABLE', detail);
+export const unavailable = (detail: string, retryAfterS = 1) => new AppError('UNAVAILABLE', detail, undefined, retryAfterS);
 
 export interface Problem {
   type: string;

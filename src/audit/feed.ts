@@ -59,6 +59,21 @@ export class AuditFeed {
     private readonly settled: SettledRevisions,
   ) {}
 
+  /**
+   * How many events (of these types, of this user when given) lie in (`after`, `through`],
+   * counting no further than `max + 1`: how far behind a live consumer is, at bounded cost.
+   */
+  async countBetween(after: string, through: string, types: readonly string[] | null, userId: string | null, max: number): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_events
+         WHERE revision > $1::bigint AND revision <= $2::bigint AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+           AND ($4::text IS NULL OR user_id = $4::text)
+         LIMIT $5) e`,
+      [after, through, types, userId, max + 1],
+    );
+    return rows[0].n;
+  }
+
   /** One user's events in revision order; `nextCursor` is null once there are no more. */
   async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
     const { rows: result } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
@@ -80,14 +95,25 @@ export class AuditFeed {
    * `nextCursor` sees every event exactly once even though revisions commit out of order.
    * `nextCursor` is always set: past the last item, or at the settled revision when the page is
    * not full, so that gaps left by abandoned revisions are stepped over once and for all.
+   * `userId` keeps one user's events only (its cursor still moves through the whole log).
    */
-  async feed(after: string, limit: number, types: readonly string[] | null, now: number): Promise<Page> {
-    const { rows: result, point } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
-      text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
+  async feed(after: string, limit: number, types: readonly string[] | null, now: number, userId: string | null = null): Promise<Page> {
+    const { rows: result, point } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) =>
+      userId === null
+        ? {
+            text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
               WHERE a.revision > $1::bigint AND a.revision <= ${CAP} AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
               ORDER BY a.revision LIMIT $4`,
-      params: [after, cap.revision, types, limit],
-    }));
+            params: [after, cap.revision, types, limit],
+          }
+        : {
+            // One user's events, for a live subscription to that user: the same rule, on the user's index.
+            text: `SELECT ${EVENT_COLUMNS} FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+              WHERE p.user_id = $5 AND p.revision > $1::bigint AND p.revision <= ${CAP} AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+              ORDER BY p.revision LIMIT $4`,
+            params: [after, cap.revision, types, limit, userId],
+          },
+    );
     const items = result.map(toAuditEvent);
     if (items.length === limit) return { items, nextCursor: items[items.length - 1].revision };
     if (BigInt(point.revision) < BigInt(after)) {

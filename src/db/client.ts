@@ -26,18 +26,81 @@ export interface Database extends Queryable {
   /** The embedded instance itself, for its migrator. */
   readonly pglite?: PGlite;
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** What the connection pool is doing (PostgreSQL only). */
+  stats?(): PoolStats;
   close(): Promise<void>;
 }
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize: number }
+  | { kind: 'postgres'; url: string; poolSize: number; limits?: Partial<PostgresLimits> }
   | { kind: 'pglite'; dataDir: string | null };
+
+/** How long the PostgreSQL client waits for anything: every wait it has is bounded by one of these. */
+export interface PostgresLimits {
+  /** A statement's longest run on the server (`statement_timeout`); the client gives up on it a second later. */
+  statementTimeoutMs: number;
+  /** Connecting, including authentication. */
+  connectTimeoutMs: number;
+  /** A transaction waiting for a connection no other transaction holds. */
+  acquireTimeoutMs: number;
+}
+
+export const DEFAULT_POSTGRES_LIMITS: PostgresLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 1_000, acquireTimeoutMs: 1_000 };
+
+/** What the pool is doing, for /metrics. */
+export interface PoolStats {
+  connections: number;
+  /** Connections with a statement in flight or held by a transaction. */
+  busy: number;
+  /** Transactions waiting for a connection. */
+  waiting: number;
+  /** Statements in flight or queued on the connections, and transactions waiting: what load shedding watches. */
+  queued: number;
+  /** Seconds transactions have spent waiting for a connection, since start. */
+  waitedSeconds: number;
+  /** Connections given up on (a statement past its deadline) and replaced, since start. */
+  replaced: number;
+}
+
+/** The client stopped waiting for the database: mapped to 503 UNAVAILABLE like a lost connection. */
+export class DatabaseTimeout extends Error {
+  readonly code = 'DATABASE_TIMEOUT';
+  constructor(what: string) {
+    super(what);
+    this.name = 'DatabaseTimeout';
+  }
+}
+
+/** The database could not be reached a moment ago and is being probed: refused without trying (503). */
+export class DatabaseDown extends Error {
+  readonly code = 'DATABASE_DOWN';
+  constructor() {
+    super('the database could not be reached a moment ago; retry shortly');
+    this.name = 'DatabaseDown';
+  }
+}
+
+/** Failures to open a connection: the server is not there, or not taking connections. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT', 'CONNECT_TIMEOUT', '57P03']);
+const isConnectFailure = (err: unknown) => CONNECT_FAILURES.has((err as { code?: string } | null)?.code ?? '');
+/** Losses of an open connection: one alone may be a single backend ended; several at once, the server going away. */
+const CONNECTION_LOSSES = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02']);
+const isConnectionLoss = (err: unknown) => CONNECTION_LOSSES.has((err as { code?: string } | null)?.code ?? '');
+/** Connections of two lanes lost within this long: the server is taken to be going away. */
+const LOSSES_WINDOW_MS = 500;
+
+/** While the database is down, one request at most this often is let through to see whether it is back. */
+const PROBE_EVERY_MS = 100;
 
 /** A postgres.js client of one connection, and what is asked of it now. */
 interface Lane {
   sql: postgres.Sql;
   /** Statements sent and not yet answered. */
   inFlight: number;
+  /** When each statement in flight was sent, oldest first (a connection answers in order). */
+  sentAt: number[];
+  /** What each of them is (its SQL's start, or "transaction"), for the log when one is given up on. */
+  sentWhat: (string | (() => string))[];
   /** Held by a transaction: other statements go elsewhere while a lane is free. */
   held: boolean;
 }
@@ -50,9 +113,78 @@ interface Lane {
  * postgres.js's own pool would send a statement to the next busy connection in turn, behind
  * whatever it is running, and its queues cost more the longer it stays busy (`Queue.remove` scans
  * every slot used since the queue was last empty); with one connection per client they never grow.
+ *
+ * Every wait is bounded (`PostgresLimits`): the server ends a statement after `statement_timeout`
+ * and an idle transaction after as long; a transaction waits at most `acquireTimeoutMs` for a
+ * connection; and a lane whose oldest statement is a second past the statement timeout is given
+ * up on, its statements rejected and its client replaced, whatever happened to its connection.
  */
-export function connectPostgres(url: string, poolSize: number): Database {
-  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({ sql: client(url), inFlight: 0, held: false }));
+export function connectPostgres(
+  url: string,
+  poolSize: number,
+  limits: Partial<PostgresLimits> = {},
+  /** Told when a connection is given up on: for the log. */
+  onGiveUp?: (what: string) => void,
+): Database {
+  const { statementTimeoutMs, connectTimeoutMs, acquireTimeoutMs } = { ...DEFAULT_POSTGRES_LIMITS, ...limits };
+  const deadlineMs = statementTimeoutMs + 1_000;
+  const lanes: Lane[] = Array.from({ length: Math.max(1, poolSize) }, () => ({
+    sql: client(url, statementTimeoutMs, connectTimeoutMs),
+    inFlight: 0,
+    sentAt: [],
+    sentWhat: [],
+    held: false,
+  }));
+  let replaced = 0;
+  let waitedMs = 0;
+  /**
+   * Set while the database cannot be reached (a connection could not be opened): requests are
+   * refused at once instead of queueing behind reconnection attempts, except one probe at a time,
+   * every PROBE_EVERY_MS; the first statement that succeeds clears it.
+   */
+  let down: { probing: boolean; lastProbe: number } | null = null;
+  const replace = (lane: Lane) => {
+    const old = lane.sql;
+    lane.sql = client(url, statementTimeoutMs, connectTimeoutMs);
+    lane.inFlight = 0;
+    lane.sentAt = [];
+    lane.sentWhat = [];
+    replaced++;
+    // Rejects everything still waiting on the old connection (CONNECTION_DESTROYED).
+    void old.end({ timeout: 0 }).catch(() => {});
+  };
+  /** Whether a request may go to the database now; a request let through while it is down is a probe. */
+  const admit = (): boolean => {
+    if (down === null) return true;
+    const now = Date.now();
+    // A probe is given up on after as long as a statement may take, whatever became of it.
+    if (now - down.lastProbe < (down.probing ? deadlineMs : PROBE_EVERY_MS)) return false;
+    down.probing = true;
+    down.lastProbe = now;
+    return true;
+  };
+  const succeeded = () => {
+    down = null;
+  };
+  /** The last lane whose connection was lost, and when. */
+  let lastLoss: { lane: Lane; at: number } | null = null;
+  const failed = (err: unknown, lane: Lane | null) => {
+    if (down !== null) {
+      down.probing = false;
+      return;
+    }
+    let goingAway = isConnectFailure(err);
+    if (!goingAway && lane !== null && isConnectionLoss(err)) {
+      const now = Date.now();
+      goingAway = lastLoss !== null && lastLoss.lane !== lane && now - lastLoss.at < LOSSES_WINDOW_MS;
+      lastLoss = { lane, at: now };
+    }
+    if (!goingAway) return;
+    down = { probing: false, lastProbe: Date.now() };
+    // What was sent before would wait through one reconnection attempt after another, or for a
+    // server that is shutting down to let go of it: refused now.
+    for (const l of lanes) if (l.sentAt.length > 0) replace(l);
+  };
   const leastBusy = (): Lane => {
     let best: Lane | null = null;
     for (const lane of lanes) {
@@ -72,48 +204,130 @@ export function connectPostgres(url: string, poolSize: number): Database {
       lane.held = true;
       return lane;
     }
-    return new Promise((resolve) => waiting.push(resolve));
+    const since = performance.now();
+    return new Promise((resolve, reject) => {
+      const take = (l: Lane) => {
+        clearTimeout(timer);
+        waitedMs += performance.now() - since;
+        resolve(l);
+      };
+      const timer = setTimeout(() => {
+        const at = waiting.indexOf(take);
+        if (at >= 0) waiting.splice(at, 1);
+        waitedMs += performance.now() - since;
+        reject(new DatabaseTimeout(`no database connection was free within ${acquireTimeoutMs} ms`));
+      }, acquireTimeoutMs);
+      waiting.push(take);
+    });
   };
   const letGo = (lane: Lane) => {
     const next = waiting.shift();
     if (next !== undefined) next(lane);
     else lane.held = false;
   };
+  const sent = (lane: Lane, what: string | (() => string)) => {
+    lane.inFlight++;
+    lane.sentAt.push(Date.now());
+    lane.sentWhat.push(what);
+  };
+  const answered = (lane: Lane, sql: postgres.Sql) => {
+    // An answer from a client since replaced was counted out when it was replaced.
+    if (lane.sql !== sql) return;
+    lane.inFlight--;
+    lane.sentAt.shift();
+    lane.sentWhat.shift();
+  };
+  // The deadline is checked by one timer for every lane, not one per statement: a statement costs
+  // a push and a shift.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const lane of lanes) {
+      if (lane.sentAt.length === 0 || now - lane.sentAt[0] < deadlineMs) continue;
+      const what = lane.sentWhat[0];
+      onGiveUp?.(`${typeof what === 'function' ? what() : what} (${lane.sentAt.length} in flight) had no answer after ${now - lane.sentAt[0]} ms: its connection is replaced`);
+      replace(lane);
+    }
+  }, Math.min(250, deadlineMs)).unref();
   return {
     kind: 'postgres',
     query<T>(text: string, params: readonly unknown[] = []) {
+      if (!admit()) return Promise.reject(new DatabaseDown());
       const lane = leastBusy();
-      lane.inFlight++;
-      const done = () => {
-        lane.inFlight--;
-      };
-      const query = lane.sql.unsafe(text, params as never[], { prepare: true });
+      const { sql } = lane;
+      sent(lane, text);
+      const query = sql.unsafe(text, params as never[], { prepare: true });
       // postgres.js queries are promises of their rows: handed on as they are, without another await.
-      query.then(done, done);
+      query.then(
+        () => {
+          answered(lane, sql);
+          if (down !== null) succeeded();
+        },
+        (err) => {
+          answered(lane, sql);
+          failed(err, lane);
+        },
+      );
       return query as unknown as Promise<T[]>;
     },
     async transaction(fn) {
-      const lane = await hold();
-      lane.inFlight++;
+      if (!admit()) throw new DatabaseDown();
+      let lane: Lane;
       try {
-        return await pipelinedTransaction(lane.sql, fn);
+        lane = await hold();
+      } catch (err) {
+        failed(err, null);
+        throw err;
+      }
+      const { sql } = lane;
+      const progress = { stage: 'waiting for its connection' };
+      sent(lane, () => `a transaction (${progress.stage})`);
+      try {
+        const result = await pipelinedTransaction(sql, fn, progress);
+        if (down !== null) succeeded();
+        return result;
+      } catch (err) {
+        failed(err, lane);
+        throw err;
       } finally {
-        lane.inFlight--;
+        answered(lane, sql);
         letGo(lane);
       }
     },
+    stats: () => ({
+      connections: lanes.length,
+      busy: lanes.reduce((n, l) => n + (l.held || l.inFlight > 0 ? 1 : 0), 0),
+      waiting: waiting.length,
+      queued: lanes.reduce((n, l) => n + l.inFlight, 0) + waiting.length,
+      waitedSeconds: waitedMs / 1000,
+      replaced,
+    }),
     close: async () => {
+      clearInterval(sweep);
       await Promise.all(lanes.map((lane) => lane.sql.end({ timeout: 5 })));
     },
   };
 }
 
-function client(url: string): postgres.Sql {
+/**
+ * Reconnection waits grow from 25 ms to at most a quarter of a second. While the database is down
+ * the pool refuses requests itself (one probe at a time), so these waits only pace that probe: a
+ * database back up is used again within a fraction of a second.
+ */
+const reconnectBackoffS = (attempts: number) => Math.min(0.025 * 2 ** attempts, 0.25);
+
+function client(url: string, statementTimeoutMs: number, connectTimeoutMs: number): postgres.Sql {
   return postgres(url, {
     max: 1,
     prepare: true,
     onnotice: () => {},
-    connection: { application_name: 'consent-service' },
+    connect_timeout: connectTimeoutMs / 1000,
+    backoff: reconnectBackoffS,
+    connection: {
+      application_name: 'consent-service',
+      statement_timeout: statementTimeoutMs,
+      // A transaction its client abandoned (a process gone, a network cut) lets go of its locks.
+      idle_in_transaction_session_timeout: statementTimeoutMs,
+    },
     types: {
       // Times are mostly handed over as ISO strings already: sent as they are, instead of being
       // parsed into a Date and formatted again for every parameter of every statement.
@@ -133,8 +347,9 @@ function client(url: string): postgres.Sql {
  * costs about as much as a simple query, and a write that appends its events (deferred) and
  * commits needs two of them.
  */
-async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) => Promise<T>, progress = { stage: '' }): Promise<T> {
   const conn = await sql.reserve();
+  progress.stage = 'running';
   let begun = false;
   /** fn has returned: what it deferred is sent, with the COMMIT, and nothing more may be. */
   let returned = false;
@@ -174,6 +389,7 @@ async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) 
     returned = true;
     sendDeferred();
     if (begun) {
+      progress.stage = 'committing';
       // After a failed statement, PostgreSQL answers COMMIT by rolling back.
       const done = await inOrder(conn.unsafe('COMMIT').execute());
       if (done.command !== 'COMMIT') throw new Error(`the transaction was not committed (${done.command})`);
@@ -181,6 +397,7 @@ async function pipelinedTransaction<T>(sql: postgres.Sql, fn: (tx: Transaction) 
     return result;
   } catch (err) {
     // Once fn has returned the COMMIT was sent: the transaction has ended, one way or the other.
+    progress.stage = 'rolling back';
     if (begun && !returned) await conn.unsafe('ROLLBACK').catch(() => {});
     throw err;
   } finally {
@@ -250,6 +467,6 @@ export async function openPglite(dataDir: string | null): Promise<Database> {
   };
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.kind === 'postgres' ? connectPostgres(target.url, target.poolSize) : openPglite(target.dataDir);
+export async function openDatabase(target: DatabaseTarget, onGiveUp?: (what: string) => void): Promise<Database> {
+  return target.kind === 'postgres' ? connectPostgres(target.url, target.poolSize, target.limits, onGiveUp) : openPglite(target.dataDir);
 }

@@ -99,10 +99,18 @@ export class SettledRevisions {
     readonly users = new UserFactsCache(),
   ) {}
 
+  /** Told the revision of each audited write this process commits (live subscriptions wake on it). */
+  onAudited: ((revision: string) => void) | null = null;
+
   /** A write of this process committed at `revision`: later reads must include it. */
   noteCommitted(revision: string): void {
     const r = BigInt(revision);
     if (r > this.committed) this.committed = r;
+  }
+
+  /** The newest revision settled so far and when it was settled (epoch ms); null before the first settling. */
+  known(): { revision: bigint; at: number } | null {
+    return this.value < 0n ? null : { revision: this.value, at: this.at };
   }
 
   /** A settled revision that may be reused now, without waiting; null when one must be settled. */

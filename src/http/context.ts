@@ -26,11 +26,21 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyRequest | nul
   if (typeof key !== 'string' || !KEY.test(key)) {
     throw badRequest('Idempotency-Key must be 1-255 visible ASCII characters', [{ path: 'header.idempotency-key', message: 'is not valid' }]);
   }
-  const fingerprint = createHash('sha256')
-    .update(`${request.method} ${request.url.split('?')[0]}\n${request.body === undefined ? '' : canonicalJson(request.body)}`)
-    .digest('hex');
-  return { sub: request.auth!.sub, key, fingerprint };
+  return { sub: request.auth!.sub, key, fingerprint: requestFingerprint(request.method, request.url.split('?')[0], request.body) };
 }
+
+/**
+ * What an Idempotency-Key is bound to: method, path and body. GraphQL mutations name the REST
+ * request they stand for, so a key is one request whichever door it comes through.
+ */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path}\n${body === undefined ? '' : canonicalJson(body)}`)
+    .digest('hex');
+}
+
+/** Whether an Idempotency-Key is 1-255 visible ASCII characters. */
+export const isIdempotencyKey = (key: string): boolean => KEY.test(key);
 
 export function sendWrite(reply: FastifyReply, result: WriteResult): FastifyReply {
   for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
@@ -51,13 +61,14 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large (PAYLOAD_TOO_LARGE)',
   415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
   422: 'Refers to something that does not exist or cannot be done (UNPROCESSABLE)',
+  429: 'Too many requests from this caller (RATE_LIMITED); retry after Retry-After seconds',
   500: 'Internal error (INTERNAL)',
-  503: 'Recent writes have not settled, or the database is unavailable (UNAVAILABLE)',
+  503: 'The database is unavailable, recent writes have not settled, or the service is overloaded (UNAVAILABLE); retry after Retry-After seconds',
 };
 
-/** Problem responses of an operation, for its OpenAPI description. */
+/** Problem responses of an operation, for its OpenAPI description: every operation may also be rate-limited or shed. */
 export function errorResponses(...codes: number[]) {
-  const all = [...new Set([401, 403, 500, ...codes])].sort();
+  const all = [...new Set([401, 403, 429, 500, 503, ...codes])].sort();
   return Object.fromEntries(all.map((c) => [c, problem(DESCRIPTIONS[c])]));
 }
 

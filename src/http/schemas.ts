@@ -11,9 +11,25 @@ export const Id = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ - starting with a letter or digit');
-export const Timestamp = z.iso.datetime({ offset: true, precision: undefined }).describe('RFC 3339 timestamp');
+/** The times the database holds and JavaScript dates agree on: years 0001 to 9999. */
+const EARLIEST_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+export const Timestamp = z.iso
+  .datetime({ offset: true, precision: undefined })
+  .refine((v) => {
+    // Only a well-formed four-digit-year time is judged here; anything else fails the format check.
+    const t = Date.parse(v);
+    return Number.isNaN(t) || !/^\d{4}-/.test(v) || (t >= EARLIEST_TIME && t <= LATEST_TIME);
+  }, 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z')
+  .describe('RFC 3339 timestamp');
 const OutTimestamp = z.string().describe('RFC 3339 timestamp in UTC with milliseconds');
-export const Revision = z.string().regex(/^\d{1,19}$/, 'must be a decimal revision').describe('A position in the global audit log (decimal string)');
+/** The largest revision PostgreSQL's bigint holds. */
+const MAX_REVISION = 9223372036854775807n;
+export const Revision = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be a decimal revision')
+  .refine((v) => !/^\d{1,19}$/.test(v) || BigInt(v) <= MAX_REVISION, 'must be at most 9223372036854775807')
+  .describe('A position in the global audit log (decimal string)');
 
 export const Plan = named(z.enum(PLANS), 'Plan');
 export const Choice = named(z.enum(CHOICES), 'Choice');
@@ -47,6 +63,9 @@ export const ConsentOut = named(
   }),
   'TrainingConsent',
 );
+
+export const ConsentIn = z.strictObject({ choice: Choice, surface: Surface });
+export const PlanIn = z.strictObject({ plan: Plan });
 
 export const Presentation = z.strictObject({
   trainingToggleDefault: z.boolean().describe('Whether the training toggle was pre-set to on'),

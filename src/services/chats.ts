@@ -82,6 +82,26 @@ export class ChatService {
   }
 
   /**
+   * Pages of several users' chats ordered by chatId (byte order), in one statement: for each
+   * request at most `limit` chats after `after`, and whether there are more.
+   */
+  async pagesOf(requests: readonly { userId: string; after: string; limit: number }[]): Promise<{ items: ChatView[]; more: boolean }[]> {
+    const rows = await this.db.query<ChatRecord & { page: number }>(
+      `SELECT q.page, p.* FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS q(user_id, after, lim, page)
+         CROSS JOIN LATERAL (${chatSelect.replace('WHERE c.chat_id = $1', `WHERE c.user_id = q.user_id AND c.chat_id > q.after ORDER BY c.chat_id LIMIT q.lim + 1`)}) p
+        ORDER BY q.page, p.chat_id`,
+      [requests.map((r) => r.userId), requests.map((r) => r.after), requests.map((r) => r.limit)],
+    );
+    const pages = requests.map(() => ({ items: [] as ChatView[], more: false }));
+    for (const row of rows) {
+      const i = Number(row.page) - 1;
+      if (pages[i].items.length === requests[i].limit) pages[i].more = true;
+      else pages[i].items.push(chatView(row));
+    }
+    return pages;
+  }
+
+  /**
    * Registers a chat, or confirms an existing registration. `userId`, `incognito` and `createdAt`
    * never change: a registration that contradicts the existing one is a conflict, one that matches
    * it changes nothing and appends no event.

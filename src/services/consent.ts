@@ -95,10 +95,10 @@ interface UserReadRow {
   terms?: { revision: string; at: number; data: Record<string, unknown> } | null;
 }
 
-const latestTerms = (cap: string, recordedBy: string) => `(SELECT json_build_object('revision', a.revision::text,
+const latestTerms = (cap: string, recordedBy: string, user = '$1') => `(SELECT json_build_object('revision', a.revision::text,
       'at', (extract(epoch FROM a.occurred_at) * 1000)::float8, 'data', p.data)
      FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
-     WHERE p.user_id = $1 AND a.type = 'terms.accepted' AND p.revision <= ${cap} AND a.occurred_at <= ${recordedBy}
+     WHERE p.user_id = ${user} AND a.type = 'terms.accepted' AND p.revision <= ${cap} AND a.occurred_at <= ${recordedBy}
     ORDER BY p.revision DESC LIMIT 1)`;
 
 // The user's facts are filtered to the point in JS (userFactsAt); the policies come from the cache.
@@ -108,6 +108,13 @@ const consentReadSql = `SELECT u.user_id, u.facts
 const userReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
     ${latestTerms(CAP, '$3::timestamptz')} AS terms
   FROM users u WHERE u.user_id = $1`;
+
+/** Many users in one statement ($1 their ids), for GraphQL's nested fields. */
+const usersReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000)::float8 AS created_at, u.facts,
+    ${latestTerms(CAP, '$3::timestamptz', 'u.user_id')} AS terms
+  FROM users u WHERE u.user_id = ANY($1::text[])`;
+
+const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
 export class ConsentService {
   constructor(
@@ -148,6 +155,75 @@ export class ConsentService {
       (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
     const state = consentAt(facts, policies, point.at);
     return { row, facts, state, point, etag: consentEtag(facts, policiesRevision) };
+  }
+
+  /**
+   * Many users' consents at one point, as `getConsent` answers each: from the users' facts cache,
+   * and for the users it does not hold one statement for all of them. Unknown users are absent.
+   */
+  async getConsents(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, { view: ConsentView; etag: string }>> {
+    const cache = this.settled.users;
+    const point = readyPoint(this.settled, request, now) ?? (await resolvePoint(this.db, this.settled, request, now));
+    const facts = new Map<string, FactRow[]>();
+    const missing: string[] = [];
+    for (const u of new Set(userIds)) {
+      const cached = cache.get(u);
+      if (cached !== undefined) facts.set(u, cached);
+      else missing.push(u);
+    }
+    if (missing.length > 0) {
+      const mark = cache.mark();
+      for (const row of await this.db.query<UserReadRow>(usersFactsSql, [missing])) {
+        facts.set(row.user_id, row.facts);
+        cache.set(row.user_id, row.facts, mark);
+      }
+    }
+    const { policies, revision: policiesRevision } =
+      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
+      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
+    const out = new Map<string, { view: ConsentView; etag: string }>();
+    for (const [userId, rows] of facts) {
+      const at = userFactsAt(rows, point.revision, point.recordedBy);
+      out.set(userId, { view: consentView(userId, consentAt(at, policies, point.at), point.at, point.revision), etag: consentEtag(at, policiesRevision) });
+    }
+    return out;
+  }
+
+  /** Many users as `getUser` answers each, in one statement. Unknown users are absent. */
+  async getUsers(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, UserView>> {
+    const cache = this.settled.users;
+    let mark = 0n;
+    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => {
+      mark = cache.mark();
+      return { text: usersReadSql, params: [[...new Set(userIds)], cap.revision, cap.recordedBy] };
+    });
+    const { policies } =
+      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
+      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
+    const out = new Map<string, UserView>();
+    for (const row of rows) {
+      cache.set(row.user_id, row.facts, mark);
+      const state = consentAt(userFactsAt(row.facts, point.revision, point.recordedBy), policies, point.at);
+      out.set(row.user_id, this.userView(row.user_id, row.created_at!, state, point, row.terms ?? null));
+    }
+    return out;
+  }
+
+  /** Many users' terms acceptances, newest first, in one statement; unknown users get none. */
+  async termsAcceptancesOf(userIds: readonly string[]): Promise<Map<string, TermsAcceptanceView[]>> {
+    const rows = await this.db.query<{ user_id: string; revision: string; at: number; data: Record<string, unknown> }>(
+      `SELECT p.user_id, a.revision::text AS revision, (extract(epoch FROM a.occurred_at) * 1000)::float8 AS at, p.data
+         FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+        WHERE p.user_id = ANY($1::text[]) AND a.type = 'terms.accepted' ORDER BY p.user_id, p.revision DESC`,
+      [[...new Set(userIds)]],
+    );
+    const out = new Map<string, TermsAcceptanceView[]>();
+    for (const r of rows) {
+      let list = out.get(r.user_id);
+      if (list === undefined) out.set(r.user_id, (list = []));
+      list.push(acceptanceView({ revision: r.revision, userId: r.user_id, occurredAt: new Date(r.at).toISOString(), data: r.data }));
+    }
+    return out;
   }
 
   async getConsent(userId: string, request: PointRequest, now: number): Promise<{ view: ConsentView; etag: string }> {

@@ -85,8 +85,10 @@ export async function runWrite(
       return result;
     });
     // This process's later reads must include the write.
-    const revision = (result as { revision?: unknown }).revision ?? (result.body as { revision?: unknown } | null | undefined)?.revision;
+    const audited = (result.body as { revision?: unknown } | null | undefined)?.revision;
+    const revision = (result as { revision?: unknown }).revision ?? audited;
     if (typeof revision === 'string') settled.noteCommitted(revision);
+    if (typeof audited === 'string' && !result.replayed) settled.onAudited?.(audited);
     return result;
   } catch (err) {
     if (idem && isKeyTaken(err)) {

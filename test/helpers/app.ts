@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import supertest from 'supertest';
@@ -32,7 +33,10 @@ function urlFor(admin: string, database: string): string {
  * migrated template on PostgreSQL. Requests go through a real HTTP server (supertest listens on
  * an ephemeral port) with tokens signed by a key the service trusts through AUTH_JWKS_FILE.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { wrapDb?: (db: Database) => Database; logStream?: Writable } = {},
+): Promise<TestApp> {
   const kind = inject('databaseKind');
   const keys = await TestKeys.create();
   let db: Database;
@@ -65,7 +69,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...(url ? { DATABASE_URL: url } : { DATABASE_URL: 'memory://' }),
     ...env,
   });
-  const app = await buildApp(config, { db });
+  const app = await buildApp(config, { db: options.wrapDb ? options.wrapDb(db) : db, logStream: options.logStream });
   await app.ready();
   return {
     app,

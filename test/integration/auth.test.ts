@@ -323,16 +323,33 @@ describe('public routes need no token', () => {
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
   });
 
-  it('/metrics counts requests by route template and status', async () => {
+  it('/metrics counts requests by route template and status, and reports the pool, the settled revision and the process', async () => {
     const reader = await t.bearer('consent:read', 'metrics-reader');
+    const pipeline = await t.bearer('training:read', 'metrics-pipeline');
+    await t.http.get('/v1/chats/metrics-no-chat/training-eligibility').set('authorization', pipeline);
+    await t.http.post('/v1/training-eligibility/batch').set('authorization', pipeline).send({ chatIds: ['metrics-a', 'metrics-b'] });
     await t.http.get('/v1/users/metrics-nobody/training-consent').set('authorization', reader);
     await t.http.get('/v1/users/metrics-nobody/training-consent');
     const res = await t.http.get('/metrics');
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="404"\} [1-9]\d*$/m);
-    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="401"\} [1-9]\d*$/m);
-    expect(res.text).toMatch(/^http_request_duration_seconds_sum\{method="GET",route="\/v1\/users\/:userId\/training-consent",status="404"\} \d+\.\d{6}$/m);
-    expect(res.text).toMatch(/^process_uptime_seconds \d+\.\d{3}$/m);
+    const route = 'route="/v1/users/:userId/training-consent"';
+    expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_count\\{method="GET",${route},status="404"\\} [1-9]\\d*$`, 'm'));
+    expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_count\\{method="GET",${route},status="401"\\} [1-9]\\d*$`, 'm'));
+    expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_bucket\\{le="0.005",method="GET",${route},status="404"\\} \\d+$`, 'm'));
+    expect(res.text).toMatch(/^consent_eligibility_decisions_total\{reason="chat_not_found"\} ([3-9]|\d\d+)$/m);
+    for (const name of [
+      'consent_db_pool_connections',
+      'consent_db_pool_busy_connections',
+      'consent_db_pool_queued',
+      'consent_db_pool_waiting_transactions',
+      'consent_settled_revision',
+      'consent_settled_revision_lag',
+      'nodejs_eventloop_lag_seconds',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+    ]) {
+      expect(res.text, name).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? [0-9.e+-]+$`, 'm'));
+    }
   });
 
   it('/docs', async () => {

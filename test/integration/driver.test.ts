@@ -1,7 +1,7 @@
 import net from 'node:net';
 import postgres from 'postgres';
-import { afterEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { Doorway } from '../helpers/doorway.js';
 
 /**
  * The PostgreSQL driver as patched at install (`patches/postgres+3.4.9.patch`): a connection whose
@@ -125,5 +125,44 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver,
     expect(await within(Promise.all([sleeping, ...queued]))).toEqual(['CONNECTION_CLOSED', 'CONNECTION_CLOSED', 'CONNECTION_CLOSED']);
     reserved.release();
     expect(await within(sql`SELECT 4 AS x`.then((rows) => rows[0].x, codeOf))).toBe(4);
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver, when the server goes away and comes back', () => {
+  it('hands a reservation asked for while its connection was lost the new connection', async () => {
+    const { sql, socket } = client();
+    await sql`SELECT 1`;
+    // The connection is busy, so the reservation queues; when the socket closes, the pool opens a
+    // new connection for the first request in its queue: this reservation.
+    const busy = sql`SELECT pg_sleep(0.3)`.catch(codeOf);
+    await new Promise((r) => setTimeout(r, 20));
+    const reserving = sql.reserve();
+    await new Promise((r) => setTimeout(r, 50));
+    socket().destroy();
+    expect(await busy).toBe('CONNECTION_CLOSED');
+    const reserved = await within(reserving);
+    expect(reserved).not.toBe('still pending');
+    const r = reserved as postgres.ReservedSql;
+    expect((await r`SELECT 5 AS x`)[0].x).toBe(5);
+    r.release();
+    expect(await within(sql`SELECT 6 AS x`.then((rows) => rows[0].x, codeOf))).toBe(6);
+  });
+
+  it('uses the server again once it is back, after a reservation failed while it was away', async () => {
+    const door = await Doorway.open(url());
+    const sql = postgres(door.url(url()), { max: 1, onnotice: () => {}, connect_timeout: 2, backoff: () => 0.02 });
+    clients.push(sql);
+    try {
+      await sql`SELECT 1`;
+      await door.shut();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await within(sql.reserve().then(() => 'reserved', codeOf))).toBe('ECONNREFUSED');
+      await door.listen();
+      // The first statement opens a connection; the failed reservation must not take it from the pool.
+      for (const n of [1, 2, 3]) expect(await within(sql`SELECT ${n}::int AS x`.then((rows) => rows[0].x, codeOf))).toBe(n);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await door.shut().catch(() => {});
+    }
   });
 });

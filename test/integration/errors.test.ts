@@ -473,3 +473,117 @@ describe('X-Request-Id', () => {
     expect(rows.map((r) => r.request_id)).toEqual(['req-audit-1']);
   });
 });
+
+describe('hostile input: text, times and numbers the database cannot hold', () => {
+  const terms = (presentation: Record<string, unknown>) => ({ policyVersion: '2025-09-28', surface: 'web', presentation: { ...PRESENTATION, ...presentation } });
+
+  it('refuses U+0000 anywhere in a JSON body, naming the field (never a 500)', async () => {
+    const res = await expectFailsCleanly(() => postTerms('e-hostile').send(terms({ locale: 'en\u0000GB' })), 400, 'VALIDATION_FAILED');
+    expect(paths(res)).toEqual(['body.presentation.locale']);
+    const deep = await expectFailsCleanly(() => postTerms('e-hostile').send({ ...terms({}), extra: { a: [{ b: 'x\u0000' }] } }), 400, 'VALIDATION_FAILED');
+    expect(paths(deep)).toEqual(['body.extra.a.0.b']);
+    const key = await expectFailsCleanly(() => putConsent('e-hostile').send({ choice: 'granted', surface: 'web', 'k\u0000': 1 }), 400, 'VALIDATION_FAILED');
+    expect(paths(key)[0]).toMatch(/^body\.k/);
+    await expectUnknown('e-hostile');
+  });
+
+  it('refuses a lone surrogate, escaped or raw', async () => {
+    for (const raw of [
+      '{"policyVersion":"2025-09-28","surface":"web","presentation":{"trainingToggleDefault":true,"trainingToggleShown":true,"uiVariant":"\\ud800"}}',
+      '{"policyVersion":"2025-09-28","surface":"web","presentation":{"trainingToggleDefault":true,"trainingToggleShown":true,"uiVariant":"a\\udfffb"}}',
+    ]) {
+      const res = await expectFailsCleanly(() => postTerms('e-hostile').set('content-type', 'application/json').send(raw), 400, 'VALIDATION_FAILED');
+      expect(paths(res)).toEqual(['body.presentation.uiVariant']);
+    }
+    // A surrogate pair (an emoji) is ordinary text.
+    const ok = await postTerms('e-emoji').send(terms({ uiVariant: 'toggle-\ud83d\ude00' }));
+    expect(ok.status).toBe(201);
+  });
+
+  it('refuses U+0000 and lone surrogates in the query string and the path', async () => {
+    const auditor = await t.bearer('audit:read', 'auditor');
+    for (const types of ['consent.choice_recorded%00', 'a\u0000b']) {
+      const res = await t.http.get(`/v1/audit/events?types=${encodeURIComponent(types).replace(/%25/g, '%')}`).set('authorization', auditor);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+    }
+    const nul = await t.http.get('/v1/users/a%00b').set('authorization', writer);
+    expectProblem(nul, 400, 'VALIDATION_FAILED');
+  });
+
+  it('refuses times the database cannot hold, naming the field', async () => {
+    const chat = await t.http.put('/v1/chats/e-hostile-chat').set('authorization', writer).send({ userId: 'e-existing' });
+    expect(chat.status).toBe(201);
+    for (const at of ['0000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z']) {
+      const res = await expectFailsCleanly(() => t.http.post('/v1/chats/e-hostile-chat/activity').set('authorization', writer).send({ at }), 400, 'VALIDATION_FAILED');
+      expect(paths(res)).toEqual(['body.at']);
+    }
+    const reader = await t.bearer('training:read', 'pipeline');
+    const asOf = await t.http.get('/v1/chats/e-hostile-chat/training-eligibility?asOf=0000-12-31T23:59:59.999Z').set('authorization', reader);
+    expectProblem(asOf, 400, 'VALIDATION_FAILED');
+    expect(paths(asOf)).toEqual(['query.asOf']);
+  });
+
+  it('refuses revisions beyond what a bigint holds, on every cursor', async () => {
+    const auditor = await t.bearer('audit:read', 'auditor');
+    const reader = await t.bearer('training:read', 'pipeline');
+    for (const [path, token, field] of [
+      ['/v1/audit/events?after=9999999999999999999', auditor, 'query.after'],
+      ['/v1/users/e-existing/audit-events?after=9223372036854775808', auditor, 'query.after'],
+      ['/v1/chats/x/training-eligibility?atRevision=9999999999999999999', reader, 'query.atRevision'],
+    ] as const) {
+      const res = await t.http.get(path).set('authorization', token);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(paths(res)).toEqual([field]);
+    }
+    const batch = await t.http.post('/v1/training-eligibility/batch').set('authorization', reader).send({ chatIds: ['x'], atRevision: '9999999999999999999' });
+    expectProblem(batch, 400, 'VALIDATION_FAILED');
+    expect(paths(batch)).toEqual(['body.atRevision']);
+  });
+});
+
+describe('errors raised before any route', () => {
+  it('answers a malformed percent-encoding in the path with a problem document', async () => {
+    for (const path of ['/v1/users/%ZZ', '/v1/users/%C0%AF', '/v1/chats/%E0%A4%A/training-eligibility']) {
+      const res = await t.http.get(path).set('authorization', writer);
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+    }
+  });
+
+  it('answers an id far longer than any with 400, not 414', async () => {
+    const res = await t.http.get(`/v1/users/${'a'.repeat(600)}`).set('authorization', writer);
+    expectProblem(res, 400, 'VALIDATION_FAILED');
+  });
+
+  it('answers a request line or headers over the limit with 431 as a problem document', async () => {
+    const res = await rawRequest(`GET /v1/audit/events?types=${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(res.status).toBe(431);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    const body = JSON.parse(res.body);
+    expect(body.code).toBe('HEADERS_TOO_LARGE');
+    expect(body.requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('answers a request that is not HTTP with 400 as a problem document', async () => {
+    const res = await rawRequest('HELLO\r\n\r\n');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).code).toBe('VALIDATION_FAILED');
+  });
+
+  /** Sends raw bytes and parses the one response that comes back. */
+  async function rawRequest(raw: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const { connect } = await import('node:net');
+    if (!t.app.server.listening) await new Promise<void>((resolve) => t.app.server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = t.app.server.address() as { port: number };
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(raw));
+      let got = '';
+      socket.on('data', (d) => (got += d.toString()));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+    });
+    const [head, body] = text.split('\r\n\r\n');
+    const [statusLine, ...lines] = head.split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    return { status: Number(statusLine.split(' ')[1]), headers, body };
+  }
+});

@@ -26,13 +26,19 @@ describe('OpenAPI description', () => {
       const where = `${method.toUpperCase()} ${path}`;
       expect(op.summary, where).toBeTruthy();
       expect(op.operationId, where).toBeTruthy();
-      expect(op.security, where).toEqual([{ bearer: [] }]);
-      expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(['401', '403', '500']));
+      if (op.tags?.includes('operations')) {
+        // Probes, metrics and keys: public, never shed or rate-limited.
+        expect(op.security, where).toEqual([]);
+      } else {
+        expect(op.security, where).toEqual([{ bearer: [] }]);
+        expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(['401', '403', '429', '500', '503']));
+      }
       const success = Object.keys(op.responses).find((c) => c.startsWith('2'));
       expect(success, where).toBeDefined();
       if (['put', 'post'].includes(method) && !path.endsWith('/activity') && !path.endsWith('/checkpoints')) expect(op.requestBody, where).toBeDefined();
     }
     expect(Object.keys(doc.paths)).not.toContain('/graphql');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json']));
   });
 
   it('serves the reference documentation at /docs', async () => {

@@ -14,7 +14,12 @@ describe('loadConfig', () => {
   });
 
   it('chooses PostgreSQL for postgres:// URLs and memory for memory://', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db', poolSize: 10 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@h:5432/db',
+      poolSize: 10,
+      limits: { statementTimeoutMs: 10_000, connectTimeoutMs: 1_000, acquireTimeoutMs: 1_000 },
+    });
     expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({ kind: 'pglite', dataDir: null });
   });
 
@@ -33,6 +38,23 @@ describe('loadConfig', () => {
 
   it('refuses both key sources at once', () => {
     expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp/jwks', AUTH_JWKS_FILE: '/k.json' })).toThrow(/set one of them/);
+  });
+
+  it('validates the limits and the CORS origins', () => {
+    const c = loadConfig({ RATE_LIMIT_MAX: '0', CORS_ORIGINS: 'https://chat.example.com, http://localhost:5173', REQUEST_TIMEOUT_MS: '2000' });
+    expect(c.http).toEqual({
+      requestTimeoutMs: 2000,
+      streamTimeoutMs: 21_600_000,
+      rateLimit: { max: 0, windowMs: 10_000 },
+      corsOrigins: ['https://chat.example.com', 'http://localhost:5173'],
+      maxEventLoopDelayMs: 1000,
+      maxDatabaseQueue: 1000,
+      securityHeaders: true,
+    });
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '5' })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
+    expect(() => loadConfig({ RATE_LIMIT_WINDOW_MS: 'soon' })).toThrow(/RATE_LIMIT_WINDOW_MS/);
   });
 
   it('treats empty variables as unset', () => {

@@ -31,7 +31,11 @@ declare module 'fastify' {
 }
 
 function bearer(request: FastifyRequest): string {
-  const header = request.headers.authorization;
+  return bearerToken(request.headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer <token>` value, or the error that refuses it. */
+export function bearerToken(header: string | undefined): string {
   if (!header) throw unauthenticated('an Authorization: Bearer token is required');
   const match = /^Bearer\s+([A-Za-z0-9_\-.~+/=]+)\s*$/i.exec(header);
   if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
@@ -39,20 +43,20 @@ function bearer(request: FastifyRequest): string {
 }
 
 /** Holds a consent:self caller to its own user. */
-export function requireUser(request: FastifyRequest, userId: string): void {
+export function requireUser(request: Pick<FastifyRequest, 'auth'>, userId: string): void {
   const auth = request.auth!;
   if (auth.selfOnly && auth.sub !== userId) throw forbidden('a consent:self token may only act on its own user');
 }
 
 /** The audit actor: the user itself when a consent:self token acts on its own sub. */
-export function actorFor(request: FastifyRequest, userId: string | null): Actor {
+export function actorFor(request: Pick<FastifyRequest, 'auth'>, userId: string | null): Actor {
   const auth = request.auth!;
   const kind = auth.scopes.has('consent:self') && userId !== null && auth.sub === userId ? 'user' : 'service';
   return { sub: auth.sub, kind };
 }
 
-/** What the caller may do on a route, or the error that refuses it. */
-function admit(rule: RouteAuth, principal: Principal): RequestAuth {
+/** What the caller may do on a route (or GraphQL field), or the error that refuses it. */
+export function admit(rule: RouteAuth, principal: Principal): RequestAuth {
   if (rule.anyToken || principal.scopes.has('admin') || rule.scopes?.some((s) => principal.scopes.has(s))) {
     return { sub: principal.sub, scopes: principal.scopes, selfOnly: false };
   }

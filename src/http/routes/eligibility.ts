@@ -13,7 +13,10 @@ export const BATCH_BODY_LIMIT = 1.5 * 1024 * 1024;
 
 const pipelines = { scopes: ['training:read'] } as const;
 
-export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; signer: Signer }> = async (app, { eligibility, signer }) => {
+export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number; signer: Signer }> = async (
+  app,
+  { eligibility, streamTimeoutMs, signer },
+) => {
   app.get('/v1/chats/:chatId/training-eligibility', {
     config: { auth: pipelines },
     schema: {
@@ -60,6 +63,8 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
 
   app.get('/v1/training-eligibility/eligible-chats', {
     config: { auth: pipelines },
+    // A request's time bound covers the whole response, and a stream of every chat is long.
+    handlerTimeout: streamTimeoutMs,
     schema: {
       tags: ['training eligibility'],
       operationId: 'streamEligibleChats',

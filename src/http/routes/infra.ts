@@ -1,46 +1,94 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { Signer } from '../../proof/signing-keys.js';
 import type { Database } from '../../db/client.js';
 import { migrationsApplied } from '../../db/migrate.js';
-import type { Metrics } from '../plugins/metrics.js';
+import type { Telemetry } from '../../telemetry.js';
 
-const READY_TIMEOUT_MS = 2_000;
+/** /readyz gives the database this long to answer: an orchestrator's probe gets its answer well within a second. */
+export const READY_TIMEOUT_MS = 500;
+
+/** Probes and metrics are never shed or rate-limited: they are how operators see an overload. */
+const operational = { auth: { public: true }, rateLimit: false, shedding: false } as const;
+
+const Ready = z.object({ status: z.literal('ready') });
+const NotReady = z.object({ status: z.literal('unavailable'), reason: z.string() });
 
 /** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
-export async function infraRoutes(app: FastifyInstance, opts: { db: Database; verifier: TokenVerifier; metrics: Metrics; signer: Signer }) {
-  const hidden = { hide: true };
-  app.get('/healthz', { config: { auth: { public: true } }, schema: hidden }, async () => ({ status: 'ok' }));
-
-  app.get('/readyz', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const ready = await Promise.race([
-        migrationsApplied(opts.db),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-        }),
-      ]);
-      if (ready) return { status: 'ready' };
-      return reply.code(503).send({ status: 'unavailable', reason: 'migrations are not applied or the database does not answer' });
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer' });
-    } finally {
-      clearTimeout(timer);
-    }
+export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry; signer: Signer }> = async (app, opts) => {
+  app.get('/healthz', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getHealth',
+      summary: 'Liveness: 200 while the process runs',
+      response: { 200: z.object({ status: z.literal('ok') }) },
+    },
+    handler: async () => ({ status: 'ok' as const }),
   });
 
-  app.get('/metrics', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(opts.metrics.render()),
-  );
-
-  app.get('/.well-known/jwks.json', { config: { auth: { public: true } }, schema: hidden }, async (_request, reply) => {
-    // The service's signing keys (receipts, checkpoints), current and retired, and the token
-    // verification keys when they are local; remote ones are published where they live.
-    const published = opts.verifier.published;
-    const signing = opts.signer.publicJwks.keys;
-    const kids = new Set(signing.map((k) => k.kid));
-    const auth = 'url' in published ? [] : published.keys.filter((k) => k.kid === undefined || !kids.has(k.kid));
-    return reply.header('cache-control', 'public, max-age=300').send({ keys: [...signing, ...auth] });
+  app.get('/readyz', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getReadiness',
+      summary: 'Readiness: 200 while the database answers and every migration is applied, else 503',
+      description: `The database gets ${READY_TIMEOUT_MS} ms to answer.`,
+      response: { 200: Ready, 503: NotReady },
+    },
+    handler: async (_request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const ready = await Promise.race([
+          migrationsApplied(opts.db),
+          new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
+          }),
+        ]);
+        if (ready === true) return { status: 'ready' as const };
+        const reason = ready === 'timeout' ? 'the database did not answer in time' : 'migrations are not applied';
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason });
+      } catch {
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason: 'the database does not answer' });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   });
-}
+
+  app.get('/metrics', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getMetrics',
+      summary: 'Metrics in the Prometheus text format',
+      response: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
+    },
+    handler: async (_request, reply) => reply.type(opts.telemetry.contentType).send(await opts.telemetry.render()),
+  });
+
+  app.get('/.well-known/jwks.json', {
+    config: operational,
+    schema: {
+      tags: ['operations'],
+      security: [],
+      operationId: 'getJwks',
+      summary: 'The public keys this service publishes (JWKS)',
+      description:
+        'The keys that sign receipts and checkpoints, current and retired, and the keys that verify tokens when they are ' +
+        'a local file (a remote AUTH_JWKS_URL is published where it lives).',
+      response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+    },
+    handler: async (_request, reply) => {
+      const published = opts.verifier.published;
+      const signing = opts.signer.publicJwks.keys;
+      const kids = new Set(signing.map((k) => k.kid));
+      const auth = 'url' in published ? [] : published.keys.filter((k) => k.kid === undefined || !kids.has(k.kid));
+      return reply.header('cache-control', 'public, max-age=300').send({ keys: [...signing, ...auth] as Record<string, unknown>[] });
+    },
+  });
+};

@@ -6,9 +6,11 @@ import type { EligibilityService } from '../../services/eligibility.js';
 import { errorResponses, requestTime } from '../context.js';
 import { RetentionQuery } from '../schemas.js';
 
-export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService }> = async (app, { eligibility }) => {
+export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number }> = async (app, { eligibility, streamTimeoutMs }) => {
   app.get('/v1/retention/expired-chats', {
     config: { auth: { scopes: ['training:read'] } },
+    // A pass over every chat takes a while: bounded by STREAM_TIMEOUT_MS, as the eligible-chats stream.
+    handlerTimeout: streamTimeoutMs,
     schema: {
       tags: ['training eligibility'],
       operationId: 'streamExpiredChats',

@@ -8,11 +8,10 @@ import { requireUser } from '../plugins/auth.js';
 import {
   AuditPageOut,
   AuditQuery,
-  Choice,
+  ConsentIn,
   ConsentOut,
-  Plan,
+  PlanIn,
   PointQuery,
-  Surface,
   TermsAcceptanceIn,
   TermsAcceptanceOut,
   UserOut,
@@ -49,7 +48,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
       security: [{ bearer: [] }],
       params: UserParams,
       headers: IdempotencyHeaders,
-      body: z.strictObject({ plan: Plan }),
+      body: PlanIn,
       response: { 200: UserOut, ...writeErrors() },
     },
     handler: async (request, reply) => {
@@ -88,7 +87,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
       security: [{ bearer: [] }],
       params: UserParams,
       headers: IdempotencyHeaders.extend({ 'if-match': z.string().optional() }),
-      body: z.strictObject({ choice: Choice, surface: Surface }),
+      body: ConsentIn,
       response: { 200: ConsentOut, ...writeErrors(412) },
     },
     handler: async (request, reply) => {

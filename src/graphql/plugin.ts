@@ -1,0 +1,120 @@
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import { TokenRejected, type TokenVerifier } from '../auth/verifier.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { unauthenticated } from '../errors.js';
+import { bearerToken } from '../http/plugins/auth.js';
+import type { Telemetry } from '../telemetry.js';
+import { BATCH_BODY_LIMIT } from '../http/routes/eligibility.js';
+import { connectionAuthenticator } from './connection.js';
+import { formatErrors } from './errors.js';
+import { complexityRule } from './limits.js';
+import { LiveAudit } from './live.js';
+import { mutationResolvers } from './mutations.js';
+import { loaders, userResolvers } from './nested.js';
+import { queryResolvers } from './queries.js';
+import { scalarResolvers } from './scalars.js';
+import { loadSchemaSdl } from './schema.js';
+import type { GraphqlServices } from './services.js';
+import { subscriptionResolvers } from './subscriptions.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** Fields whose resolvers read (every root field, and the nested fields with a loader or resolver): what a query's cost counts. */
+const COSTLY_NESTED = ['Query.user', 'User.trainingConsent', 'User.termsAcceptances', 'User.chats', 'User.auditEvents', 'Chat.user', 'Chat.trainingEligibility'];
+
+/**
+ * Verifies the bearer token of a query or mutation before mercurius parses it: no token or a bad
+ * one is 401 UNAUTHENTICATED. A WebSocket upgrade passes: it authenticates at `connection_init`.
+ */
+function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
+  return (request, _reply, done) => {
+    if ((request as { ws?: boolean }).ws) return done();
+    let token: string;
+    try {
+      token = bearerToken(request.headers.authorization);
+      const known = verifier.cached(token);
+      if (known !== null) {
+        request.auth = { ...known, selfOnly: false };
+        return done();
+      }
+    } catch (err) {
+      return done(err as Error);
+    }
+    verifier.verify(token).then(
+      (principal) => {
+        request.auth = { ...principal, selfOnly: false };
+        done();
+      },
+      (err: unknown) => done(err instanceof TokenRejected ? unauthenticated(err.message) : (err as Error)),
+    );
+  };
+}
+
+export interface GraphqlOptions {
+  config: Config;
+  db: Database;
+  verifier: TokenVerifier;
+  metrics: Telemetry;
+  services: Omit<GraphqlServices, 'live'>;
+}
+
+/**
+ * The GraphQL door (SPEC §5): the SDL of schema/ served by mercurius at /graphql, with GraphiQL at
+ * /graphiql and subscriptions over WebSocket on the same path; resolvers call the services REST
+ * calls. At the root, beside the REST scope, which holds the zod compilers mercurius cannot use.
+ */
+export const graphqlPlugin = fp(
+  async (app: FastifyInstance, opts: GraphqlOptions) => {
+    const { config, verifier } = opts;
+    const live = await LiveAudit.open({
+      db: opts.db,
+      target: config.database,
+      feed: opts.services.audit,
+      settled: opts.services.settled,
+      maxFollowers: config.graphql.maxSubscriptions,
+      log: app.log,
+    });
+    app.addHook('onClose', async () => live.close());
+    opts.metrics.gauge('graphql_subscriptions', 'Live GraphQL subscriptions now.', () => live.followers);
+    opts.metrics.gauge('graphql_subscriptions_max', 'Live GraphQL subscriptions allowed at once (GRAPHQL_MAX_SUBSCRIPTIONS).', () => config.graphql.maxSubscriptions);
+
+    const services: GraphqlServices = { ...opts.services, live };
+    const resolvers = {
+      ...scalarResolvers,
+      Query: queryResolvers(services),
+      Mutation: mutationResolvers(services),
+      Subscription: subscriptionResolvers(services),
+      User: userResolvers(services),
+    } as unknown as IResolvers;
+    const costly = new Set([
+      ...['Query', 'Mutation', 'Subscription'].flatMap((root) => Object.keys((resolvers as Record<string, object>)[root]).map((f) => `${root}.${f}`)),
+      ...COSTLY_NESTED,
+    ]);
+
+    // The GraphQL routes are described by the SDL, not in the OpenAPI document.
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith(GRAPHQL_PATH) || route.url.startsWith('/graphiql')) route.schema = { ...route.schema, hide: true };
+    });
+
+    await app.register(mercurius, {
+      schema: loadSchemaSdl(),
+      resolvers,
+      loaders: loaders(services) as MercuriusLoaders,
+      path: GRAPHQL_PATH,
+      graphiql: true,
+      context: (request) => ({ principal: request.auth ?? undefined }),
+      errorFormatter: formatErrors as never,
+      validationRules: [complexityRule(config.graphql, costly)],
+      cache: config.graphql.queryCache === 0 ? false : config.graphql.queryCache,
+      ...(config.graphql.jit > 0 ? { jit: config.graphql.jit } : {}),
+      ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
+      subscription: { onConnect: connectionAuthenticator(verifier) as never },
+      // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
+      additionalRouteOptions: { preHandler: authenticate(verifier), bodyLimit: BATCH_BODY_LIMIT },
+    });
+  },
+  { name: 'graphql', dependencies: ['auth', 'errors'] },
+);

@@ -1,0 +1,95 @@
+import { pointRequest } from '../db/point.js';
+import { AppError } from '../errors.js';
+import { requestTime } from '../http/context.js';
+import { requireUser } from '../http/plugins/auth.js';
+import { AuditQuery, BatchIn, ChatParams, FeedQuery, PointQuery, PolicyParams, UserParams } from '../http/schemas.js';
+import { allow, parseArgs, RULES } from './access.js';
+import type { QueryResolvers } from './generated.js';
+import type { GraphqlServices } from './services.js';
+
+/** NOT_FOUND becomes the null the schema promises for an unknown user, chat or policy. */
+async function orNull<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+const UserPoint = UserParams.extend(PointQuery.shape);
+const ChatPoint = ChatParams.extend(PointQuery.shape);
+const UserAudit = UserParams.extend(AuditQuery.shape);
+
+/** `types` as REST takes it: comma-separated, within the same length limit. */
+export function typeList(types: readonly string[] | null | undefined): string[] | null {
+  if (!types) return null;
+  parseArgs(FeedQuery.pick({ types: true }), { types: types.join(',') });
+  const list = types.map((t) => t.trim()).filter(Boolean);
+  return list.length > 0 ? list : null;
+}
+
+/** GraphQL's `first` is REST's `limit`. */
+export const FIRST = { limit: 'first' };
+
+/** Root queries; `user` is a loader (src/graphql/nested.ts), so that aliased users are read together. */
+export function queryResolvers(s: GraphqlServices): QueryResolvers {
+  return {
+    trainingConsent: async (_root, args, ctx) => {
+      const holder = allow(ctx, RULES.readers);
+      const { userId, ...point } = parseArgs(UserPoint, args);
+      requireUser(holder, userId);
+      const read = await orNull(s.consent.getConsent(userId, pointRequest(point, 'args'), requestTime().getTime()));
+      return read && { ...read.view, etag: read.etag };
+    },
+
+    termsAcceptances: async (_root, args, ctx) => {
+      const holder = allow(ctx, RULES.readers);
+      const { userId } = parseArgs(UserParams, args);
+      requireUser(holder, userId);
+      return (await orNull(s.consent.listTermsAcceptances(userId)))?.items ?? [];
+    },
+
+    chat: async (_root, args, ctx) => {
+      const holder = allow(ctx, RULES.readers);
+      const { chatId } = parseArgs(ChatParams, args);
+      return orNull(s.chats.get(chatId, (owner) => requireUser(holder, owner)));
+    },
+
+    trainingEligibility: async (_root, args, ctx) => {
+      allow(ctx, RULES.pipelines);
+      const { chatId, ...point } = parseArgs(ChatPoint, args);
+      return s.eligibility.single(chatId, pointRequest(point, 'args'), requestTime().getTime());
+    },
+
+    trainingEligibilityBatch: async (_root, args, ctx) => {
+      allow(ctx, RULES.pipelines);
+      const { chatIds, ...point } = parseArgs(BatchIn, args);
+      return s.eligibility.batch(chatIds, pointRequest(point, 'args'), requestTime().getTime());
+    },
+
+    policies: async (_root, _args, ctx) => {
+      allow(ctx, RULES.anyToken);
+      return (await s.policies.list()).items;
+    },
+
+    policy: async (_root, args, ctx) => {
+      allow(ctx, RULES.anyToken);
+      const { version } = parseArgs(PolicyParams, args);
+      return orNull(s.policies.get(version));
+    },
+
+    auditEvents: async (_root, args, ctx) => {
+      const holder = allow(ctx, RULES.userAudit);
+      const { userId, after, limit } = parseArgs(UserAudit, { userId: args.userId, after: args.after, limit: args.first }, FIRST);
+      requireUser(holder, userId);
+      return s.audit.forUser(userId, after ?? '0', limit ?? 100, requestTime().getTime());
+    },
+
+    changeFeed: async (_root, args, ctx) => {
+      allow(ctx, RULES.feed);
+      const { after, limit } = parseArgs(AuditQuery, { after: args.after, limit: args.first }, FIRST);
+      return s.audit.feed(after ?? '0', limit ?? 100, typeList(args.types), requestTime().getTime());
+    },
+  };
+}

@@ -1,0 +1,272 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './db/client.js';
+import type { Decision } from './domain/index.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What a scrape reads from elsewhere in the process (the pool, the settled revision). */
+export interface TelemetrySources {
+  db: Database;
+  /** The newest settled revision this process knows, and when it was settled (epoch ms); null before the first. */
+  settled(): { revision: bigint; at: number } | null;
+  /** Bounded in-process caches: their size now and their bound. */
+  caches?(): { name: string; size: number; max: number }[];
+}
+
+/**
+ * The service's metrics, in a registry of its own (several services can live in one process, as
+ * in the tests): request latency by route and status, eligibility decisions by reason, the time
+ * an audited write takes to commit, the database pool, how far settled revisions lag behind the
+ * newest one taken, and Node's defaults (event-loop lag, heap, CPU, file descriptors). Hot paths
+ * touch a pre-resolved child and add a number; everything read from elsewhere is read at scrape.
+ */
+export class Telemetry {
+  readonly registry = new Registry();
+  private readonly requestSeconds = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer a request, by method, route template and status (its _count is the number of requests).',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  /** route -> method -> status -> child: no label string is built per request. */
+  private readonly requestChildren = new Map<string, Map<string, Map<number, { observe(v: number): void }>>>();
+  private readonly decisions = new Counter({
+    name: 'consent_eligibility_decisions_total',
+    help: 'Training eligibility decisions answered (single, batch, stream), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly decisionChildren = new Map<string, { inc(v?: number): void }>();
+  private readonly streamed = new Counter({
+    name: 'consent_eligible_chats_streamed_total',
+    help: 'Chats sent by eligible-chats streams (every one eligible at its stream\'s point).',
+    registers: [this.registry],
+  });
+  private readonly writeSeconds = new Histogram({
+    name: 'consent_audit_append_duration_seconds',
+    help: 'Time from BEGIN to COMMIT (or to failure) of a write transaction: the change and the audit events appended with it.',
+    labelNames: ['outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(sources: TelemetrySources) {
+    collectDefaultMetrics({ register: this.registry });
+    const { db } = sources;
+    const stats = () => db.stats?.() ?? null;
+    new Gauge({
+      name: 'consent_db_pool_connections',
+      help: 'Connections of the PostgreSQL pool (the embedded database has one).',
+      registers: [this.registry],
+      collect() {
+        this.set(stats()?.connections ?? 1);
+      },
+    });
+    new Gauge({
+      name: 'consent_db_pool_busy_connections',
+      help: 'Connections with a statement in flight or held by a transaction.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats()?.busy ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'consent_db_pool_queued',
+      help: 'Statements in flight or queued, and transactions waiting for a connection.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats()?.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'consent_db_pool_waiting_transactions',
+      help: 'Transactions waiting for a connection no other transaction holds.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats()?.waiting ?? 0);
+      },
+    });
+    new Counter({
+      name: 'consent_db_pool_acquire_wait_seconds_total',
+      help: 'Time transactions spent waiting for a connection.',
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        if (s) this.reset(), this.inc(s.waitedSeconds);
+      },
+    });
+    new Counter({
+      name: 'consent_db_pool_replaced_connections_total',
+      help: 'Connections given up on (a statement past its deadline) and replaced.',
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        if (s) this.reset(), this.inc(s.replaced);
+      },
+    });
+    new Gauge({
+      name: 'consent_settled_revision',
+      help: 'The newest revision this process has seen settle (every revision up to it committed or abandoned).',
+      registers: [this.registry],
+      collect() {
+        const s = sources.settled();
+        this.set(s === null ? 0 : Number(s.revision));
+      },
+    });
+    new Gauge({
+      name: 'consent_settled_revision_lag',
+      help: 'Revisions taken (committed or in flight) beyond the newest settled one: how far reads trail writes.',
+      registers: [this.registry],
+      async collect() {
+        const s = sources.settled();
+        const rows = await db
+          .query<{ r: string }>('SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS r FROM revision_seq')
+          .catch(() => null);
+        if (rows === null || s === null) return;
+        this.set(Math.max(0, Number(BigInt(rows[0].r) - s.revision)));
+      },
+    });
+    new Gauge({
+      name: 'consent_settled_revision_age_seconds',
+      help: 'Seconds since this process last settled a revision.',
+      registers: [this.registry],
+      collect() {
+        const s = sources.settled();
+        if (s !== null) this.set((Date.now() - s.at) / 1000);
+      },
+    });
+    if (sources.caches) {
+      const caches = sources.caches;
+      new Gauge({
+        name: 'consent_cache_entries',
+        help: 'Entries held by each bounded in-process cache.',
+        labelNames: ['cache'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const c of caches()) this.set({ cache: c.name }, c.size);
+        },
+      });
+      new Gauge({
+        name: 'consent_cache_max_entries',
+        help: 'The bound of each in-process cache.',
+        labelNames: ['cache'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const c of caches()) this.set({ cache: c.name }, c.max);
+        },
+      });
+    }
+  }
+
+  /** A gauge read at scrape time: a bound's size and its use, by name. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    let methods = this.requestChildren.get(route);
+    if (methods === undefined) this.requestChildren.set(route, (methods = new Map()));
+    let statuses = methods.get(method);
+    if (statuses === undefined) methods.set(method, (statuses = new Map()));
+    let child = statuses.get(status);
+    if (child === undefined) statuses.set(status, (child = this.requestSeconds.labels(method, route, String(status))));
+    child.observe(seconds);
+  }
+
+  /** Counts decisions by reason: a batch or a page adds its tally once per reason. */
+  countDecisions(tally: ReadonlyMap<Decision['reason'], number>): void {
+    for (const [reason, n] of tally) this.decision(reason).inc(n);
+  }
+
+  countDecision(reason: Decision['reason']): void {
+    this.decision(reason).inc();
+  }
+
+  countStreamed(n: number): void {
+    this.streamed.inc(n);
+  }
+
+  private decision(reason: string) {
+    let child = this.decisionChildren.get(reason);
+    if (child === undefined) this.decisionChildren.set(reason, (child = this.decisions.labels(reason)));
+    return child;
+  }
+
+  observeWrite(seconds: number, committed: boolean): void {
+    this.writeSeconds.labels(committed ? 'committed' : 'failed').observe(seconds);
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** The database with every transaction timed: in this service a transaction is a write and the audit events it appends. */
+export function timedWrites(db: Database, telemetry: Telemetry): Database {
+  return {
+    ...db,
+    query: db.query.bind(db),
+    stats: db.stats?.bind(db),
+    close: db.close.bind(db),
+    async transaction(fn) {
+      const started = performance.now();
+      let committed = false;
+      try {
+        const result = await db.transaction(fn);
+        committed = true;
+        return result;
+      } finally {
+        telemetry.observeWrite((performance.now() - started) / 1000, committed);
+      }
+    },
+  };
+}
+
+/** What eligibility answers: the service's methods, as `observeDecisions` wraps them. */
+interface DecidingService {
+  single(...args: never[]): Promise<{ reason: Decision['reason'] }>;
+  batch(...args: never[]): Promise<{ results: readonly { reason: Decision['reason'] }[] }>;
+  eligibleChats(...args: never[]): AsyncGenerator<readonly unknown[], void, undefined>;
+}
+
+/**
+ * Counts every decision the service answers by reason (single and batch, through either door),
+ * and every chat a stream sends, without the service knowing of metrics.
+ */
+export function observeDecisions<S extends DecidingService>(service: S, telemetry: Telemetry): S {
+  const single = service.single.bind(service);
+  const batch = service.batch.bind(service);
+  const stream = service.eligibleChats.bind(service);
+  return Object.assign(service, {
+    async single(...args: never[]) {
+      const d = await single(...args);
+      telemetry.countDecision(d.reason);
+      return d;
+    },
+    async batch(...args: never[]) {
+      const b = await batch(...args);
+      const tally = new Map<Decision['reason'], number>();
+      for (const r of b.results) tally.set(r.reason, (tally.get(r.reason) ?? 0) + 1);
+      telemetry.countDecisions(tally);
+      return b;
+    },
+    async *eligibleChats(...args: never[]) {
+      for await (const page of stream(...args)) {
+        telemetry.countStreamed(page.length);
+        yield page;
+      }
+    },
+  });
+}
