@@ -64,12 +64,16 @@ export class AuditFeed {
    * counting no further than `max + 1`: how far behind a live consumer is, at bounded cost.
    */
   async countBetween(after: string, through: string, types: readonly string[] | null, userId: string | null, max: number): Promise<number> {
+    // A user's events are found by its personal rows; the log itself names no user.
     const rows = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_events
-         WHERE revision > $1::bigint AND revision <= $2::bigint AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-           AND ($4::text IS NULL OR user_id = $4::text)
-         LIMIT $5) e`,
-      [after, through, types, userId, max + 1],
+      userId === null
+        ? `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_events
+             WHERE revision > $1::bigint AND revision <= $2::bigint AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+             LIMIT $4) e`
+        : `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+             WHERE p.user_id = $5 AND p.revision > $1::bigint AND p.revision <= $2::bigint AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+             LIMIT $4) e`,
+      userId === null ? [after, through, types, max + 1] : [after, through, types, max + 1, userId],
     );
     return rows[0].n;
   }

@@ -7,13 +7,16 @@ import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/problems.js';
 
+/** Embedded databases started in this process block its event loop for seconds: no overload to shed. */
+const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' };
+
 let t: TestApp;
 let admin: string;
 let auditor: string;
 let pipeline: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp(NO_SHEDDING);
   admin = await t.bearer('admin');
   auditor = await t.bearer('audit:read');
   pipeline = await t.bearer('training:read');

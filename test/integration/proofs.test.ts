@@ -12,13 +12,16 @@ import { verifyDecisionReceipt } from '../../src/proof/verify-receipt.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/problems.js';
 
+/** Embedded databases started in this process block its event loop for seconds: no overload to shed. */
+const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' };
+
 let t: TestApp;
 let admin: string;
 let pipeline: string;
 let auditor: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp(NO_SHEDDING);
   admin = await t.bearer('admin');
   pipeline = await t.bearer('training:read');
   auditor = await t.bearer('audit:read');
@@ -102,7 +105,7 @@ describe('decision receipts', () => {
     const rotated = join(dir, 'signing-keys.json');
     const { d: _private, ...retired } = current;
     writeFileSync(rotated, JSON.stringify({ keys: [{ ...(await exportJWK(next.privateKey)), kid: 'rotated-key' }, retired] }));
-    const other = await startTestApp({ SIGNING_KEYS_FILE: rotated });
+    const other = await startTestApp({ ...NO_SHEDDING, SIGNING_KEYS_FILE: rotated });
     try {
       const keys = await servedKeys(other);
       expect(keys.keys.map((k) => k.kid)).toEqual(expect.arrayContaining(['rotated-key', 'test-signing-key', 'test-key']));
@@ -187,7 +190,7 @@ describe('checkpoints and proofs', () => {
   });
 
   it('makes checkpoints on its schedule when the log grew', async () => {
-    const other = await startTestApp({ CHECKPOINT_INTERVAL_S: '1' });
+    const other = await startTestApp({ ...NO_SHEDDING, CHECKPOINT_INTERVAL_S: '1' });
     try {
       const token = await other.bearer('admin');
       await other.http.put('/v1/users/sched/plan').set('authorization', token).send({ plan: 'pro' }).expect(200);
