@@ -5,6 +5,7 @@ import { verifyChains, type LoggedEvent } from '../../src/audit/hash.js';
 import { leafHash } from '../../src/merkle/hashes.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { data } from '../helpers/graphql.js';
 import { expectProblem } from '../helpers/problems.js';
 
 /** Embedded databases started in this process block its event loop for seconds: no overload to shed. */
@@ -156,6 +157,17 @@ describe('erasure', () => {
     // A redacted event cannot be slipped into another chain.
     const forged = all.map((e) => (e.revision === erased.revision ? { ...e, prevHash: all[0].hash } : e));
     expect(verifyChains(forged).length).toBeGreaterThan(0);
+  });
+
+  it('returns them redacted through GraphQL too', async () => {
+    const feed = await data(t, auditor, '{ changeFeed(after: "0", first: 1000) { items { revision type userId data actor { sub } requestId prevHash hash redacted } } }');
+    const items = feed.changeFeed.items as Record<string, unknown>[];
+    for (const e of eventsBefore) {
+      expect(items.find((i) => i.revision === e.revision)).toEqual({
+        revision: e.revision, type: e.type, userId: null, data: null, actor: null, requestId: null, prevHash: e.prevHash, hash: e.hash, redacted: true,
+      });
+    }
+    expect(items.find((i) => i.type === 'user.erased')).toMatchObject({ userId: null, data: { redactedEvents: 9 }, actor: { sub: 'erased-user' }, redacted: null });
   });
 
   it('keeps checkpoints and proofs verifying, and the log append-only', async () => {
