@@ -487,6 +487,25 @@ describe('hostile input: text, times and numbers the database cannot hold', () =
     await expectUnknown('e-hostile');
   });
 
+  it('refuses JSON nested deeper than any request needs, on every route, before anything recurses over it', async () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    const del = await expectFailsCleanly(
+      () => t.http.delete('/v1/chats/e-missing').set('authorization', writer).set('idempotency-key', key()).set('content-type', 'application/json').send(deep),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(del.body.errors[0].message).toMatch(/levels deep/);
+    const deepObject = `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`;
+    const nested = await expectFailsCleanly(
+      () => postTerms('e-hostile').set('content-type', 'application/json').send(`{"policyVersion":"2025-09-28","surface":"web","presentation":${deepObject}}`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(paths(nested)).toEqual([`body.presentation${'.a'.repeat(31)}`]);
+    expect(nested.body.errors[0].message).toMatch(/levels deep/);
+    await expectFailsCleanly(() => putConsent('e-hostile').set('content-type', 'application/json').send(`{"choice":${deep}}`), 400, 'VALIDATION_FAILED');
+  });
+
   it('refuses a lone surrogate, escaped or raw', async () => {
     for (const raw of [
       '{"policyVersion":"2025-09-28","surface":"web","presentation":{"trainingToggleDefault":true,"trainingToggleShown":true,"uiVariant":"\\ud800"}}',

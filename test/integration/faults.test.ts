@@ -176,16 +176,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('faults, for real', () 
       const during = running.outcomes.filter((o) => o.end > stopAt && o.start < upAt);
       const firstFailure = during.filter((o) => o.status === 503).sort((a, b) => a.end - b.end)[0];
       const firstWriteAfter = running.outcomes.filter((o) => o.op === 'write' && o.status === 200 && o.start >= upAt).sort((a, b) => a.end - b.end)[0];
-      if (process.env.FAULT_DEBUG) {
-        const after = running.outcomes.filter((o) => o.start >= upAt);
-        const summary = new Map<string, number>();
-        for (const o of after) summary.set(`${o.op} ${o.status} ${o.body?.code ?? ''} ${o.body?.detail ?? o.error ?? ''}`, (summary.get(`${o.op} ${o.status} ${o.body?.code ?? ''} ${o.body?.detail ?? o.error ?? ''}`) ?? 0) + 1);
-        const slowOnes = running.outcomes.filter((o) => o.end - o.start > 900);
-        const slow = slowOnes.map((o) => `${o.op} ${ms(o.start - stopAt)}..${ms(o.end - stopAt)} ${o.status} ${o.error ?? ''} ${o.body?.detail ?? ''}`);
-        const logs = svc.output.join('').split('\n');
-        for (const o of slowOnes) console.info('log of', o.requestId, logs.filter((l) => l.includes(o.requestId)).map((l) => l.replace(/"stack":"[^"]*",/, '').slice(0, 600)));
-        console.info('after restart', [...summary], 'slow:', slow, svc.output.join('').split('\n').filter((l) => /given up|"level":50|TIMEOUT|DATABASE_DOWN/.test(l)).map((l) => l.replace(/"stack":"[^"]*",/, '').slice(0, 300)));
-      }
+      if (process.env.FAULT_DEBUG) explainSlow(running.outcomes, stopAt);
       expect(firstFailure, `outage ${n}: no request failed`).toBeDefined();
       expect(firstWriteAfter, `outage ${n}: no write succeeded after PostgreSQL came back`).toBeDefined();
       report.push({
@@ -251,6 +242,15 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('faults, for real', () 
     svc = await ServiceProcess.start(env, svc.port);
     await expectAcknowledgedWritesKept(outcomes);
   }, 120_000);
+
+  /** FAULT_DEBUG=1: the requests that took over 900 ms around an outage, with what the service logged of them. */
+  function explainSlow(outcomes: Outcome[], stopAt: number) {
+    const logs = svc.output.join('').split('\n');
+    for (const o of outcomes.filter((x) => x.end - x.start > 900)) {
+      const logged = logs.filter((l) => l.includes(o.requestId)).map((l) => l.slice(0, 400));
+      console.info(`${o.op} ${o.path} ${ms(o.start - stopAt)}..${ms(o.end - stopAt)} ms: ${o.status} ${o.error ?? o.body?.detail ?? ''}`, logged);
+    }
+  }
 
   /** Polls /readyz every 50 ms until it answers `status`; resolves with the time it did. */
   async function pollReady(status: number): Promise<number> {
