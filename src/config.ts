@@ -36,6 +36,9 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('consent-service-dev'),
   AUTH_AUDIENCE: z.string().min(1).default('consent-service'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SIGNING_KEYS_FILE: z.string().min(1).optional(),
+  /** 0: no scheduled checkpoints (only on demand). */
+  CHECKPOINT_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
@@ -56,6 +59,12 @@ export interface Config {
     readonly audience: string;
   };
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly proof: {
+    /** Private JWKS whose first key signs receipts and checkpoints; null: development keys in `dataDir`. */
+    readonly signingKeysFile: string | null;
+    /** Seconds between scheduled checkpoints (made only when the log grew); 0 for none. */
+    readonly checkpointIntervalS: number;
+  };
   readonly http: {
     /** A request not answered by then gets 503 UNAVAILABLE. */
     readonly requestTimeoutMs: number;
@@ -135,6 +144,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
     }),
     logLevel: e.LOG_LEVEL,
+    proof: Object.freeze({
+      signingKeysFile: e.SIGNING_KEYS_FILE ? resolve(e.SIGNING_KEYS_FILE) : null,
+      checkpointIntervalS: e.CHECKPOINT_INTERVAL_S,
+    }),
     http: Object.freeze({
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       streamTimeoutMs: e.STREAM_TIMEOUT_MS,

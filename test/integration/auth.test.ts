@@ -382,7 +382,8 @@ describe('/.well-known/jwks.json', () => {
       const res = await other.http.get('/.well-known/jwks.json');
       expect(res.status).toBe(200);
       const keys = res.body.keys as Record<string, unknown>[];
-      expect(keys.map((k) => k.kid).sort()).toEqual(['ed-private', 'rsa-private']);
+      // Beside the service's own signing key (receipts, checkpoints).
+      expect(keys.map((k) => k.kid).sort()).toEqual(['ed-private', 'rsa-private', 'test-signing-key']);
       for (const k of keys) for (const m of PRIVATE_MEMBERS) expect(k, String(k.kid)).not.toHaveProperty(m);
       expect(JSON.stringify(res.body)).not.toContain(String(edJwk.d));
       expect(JSON.stringify(res.body)).not.toContain(octJwk.k);

@@ -469,7 +469,7 @@ describe('X-Request-Id', () => {
   it('records the request id on the audit events a write appends', async () => {
     const res = await putConsent('e-existing').set('x-request-id', 'req-audit-1').send({ choice: 'denied', surface: 'web' });
     expect(res.status).toBe(200);
-    const rows = await t.db.query<{ request_id: string }>('SELECT request_id FROM audit_events WHERE revision = $1::bigint', [res.body.revision]);
+    const rows = await t.db.query<{ request_id: string }>('SELECT request_id FROM audit_event_personal WHERE revision = $1::bigint', [res.body.revision]);
     expect(rows.map((r) => r.request_id)).toEqual(['req-audit-1']);
   });
 });

@@ -129,7 +129,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('faults, for real', () 
     const acknowledged = outcomes.filter((o) => o.op === 'write' && o.status === 200);
     expect(acknowledged.length).toBeGreaterThan(0);
     const found = await sql<{ request_id: string; choice: string; revision: string }[]>`
-      SELECT request_id, data->>'choice' AS choice, revision::text FROM audit_events
+      SELECT request_id, data->>'choice' AS choice, revision::text FROM audit_event_personal
        WHERE request_id = ANY(${acknowledged.map((o) => o.requestId)})`;
     const byRequest = new Map(found.map((r) => [r.request_id, r]));
     for (const o of acknowledged) {
@@ -148,7 +148,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('faults, for real', () 
         for (const e of events) expect(hashEvent(e)).toBe(e.hash);
         const [user] = await sql<{ head_hash: string; facts: number; fact_events: number }[]>`
           SELECT u.head_hash, jsonb_array_length(u.facts) AS facts,
-            (SELECT count(*)::int FROM audit_events e WHERE e.user_id = u.user_id
+            (SELECT count(*)::int FROM audit_event_personal p JOIN audit_events e ON e.revision = p.revision WHERE p.user_id = u.user_id
                AND e.type IN ('user.plan_changed', 'consent.choice_recorded')) AS fact_events
             FROM users u WHERE u.user_id = ${userId}`;
         expect(user.head_hash).toBe(events.at(-1)!.hash);
@@ -228,7 +228,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('faults, for real', () 
     // A request with no answer was never taken: none of the writes among them is in the log.
     const unanswered = outcomes.filter((o) => o.status === 0);
     const unansweredWrites = unanswered.filter((o) => o.op === 'write').map((o) => o.requestId);
-    const taken = await sql<{ request_id: string }[]>`SELECT request_id FROM audit_events WHERE request_id = ANY(${unansweredWrites})`;
+    const taken = await sql<{ request_id: string }[]>`SELECT request_id FROM audit_event_personal WHERE request_id = ANY(${unansweredWrites})`;
     expect(taken.map((r) => r.request_id)).toEqual([]);
     // Its connections were ended, not dropped: the server sees none of them shortly after.
     let sessions = -1;

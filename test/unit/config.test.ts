@@ -62,4 +62,13 @@ describe('loadConfig', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(3000);
   });
+
+  it('signs with development keys and makes a checkpoint every 60 s unless told otherwise', () => {
+    expect(loadConfig({}).proof).toEqual({ signingKeysFile: null, checkpointIntervalS: 60 });
+    const c = loadConfig({ SIGNING_KEYS_FILE: 'keys/signing.json', CHECKPOINT_INTERVAL_S: '0' });
+    expect(c.proof.signingKeysFile!.endsWith('/keys/signing.json')).toBe(true);
+    expect(c.proof.checkpointIntervalS).toBe(0);
+    expect(() => loadConfig({ CHECKPOINT_INTERVAL_S: '-1' })).toThrow(/CHECKPOINT_INTERVAL_S/);
+    expect(() => loadConfig({ CHECKPOINT_INTERVAL_S: 'hourly' })).toThrow(/CHECKPOINT_INTERVAL_S/);
+  });
 });
