@@ -63,6 +63,9 @@ export async function startTestApp(
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
     DATA_DIR: '/nonexistent-test-data-dir',
+    // Tests share the machine with each other: a busy moment must not shed their requests (the
+    // load-shedding tests set this themselves).
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     SIGNING_KEYS_FILE: keys.signingKeysFile,
     // No scheduled checkpoints unless a test asks for them: checkpoints are made on demand.
     CHECKPOINT_INTERVAL_S: '0',
