@@ -26,12 +26,14 @@ import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
 import { infraRoutes } from './http/routes/infra.js';
 import { policyRoutes } from './http/routes/policies.js';
+import { statisticsRoutes } from './http/routes/statistics.js';
 import { userRoutes } from './http/routes/users.js';
 import { ChatService } from './services/chats.js';
 import { ConsentService } from './services/consent.js';
 import { EligibilityService } from './services/eligibility.js';
 import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
+import { StatisticsService } from './services/statistics.js';
 import { pruneIdempotencyKeys } from './services/write.js';
 import { Telemetry, timedWrites } from './telemetry.js';
 
@@ -151,13 +153,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const chats = new ChatService(database, settled);
   const eligibility = new EligibilityService(database, policies, settled);
   const policyService = new PolicyService(database, policies, settled);
+  const statistics = new StatisticsService(database, policies, settled);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
     config,
     db: database,
     verifier,
     metrics: telemetry,
-    services: { consent, chats, eligibility, policies: policyService, audit, settled },
+    services: { consent, chats, eligibility, policies: policyService, audit, settled, statistics },
   });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
@@ -185,6 +188,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await zapi.register(chatRoutes, { chats });
     await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
     await zapi.register(auditRoutes, { audit });
+    await zapi.register(statisticsRoutes, { statistics });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));
