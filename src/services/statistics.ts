@@ -57,41 +57,35 @@ export interface ConsentStatistics {
 }
 
 /** A user's latest fact of a kind at the point, in the order the fold reads them (time, then revision). */
-const latestFact = (type: string) => `(SELECT f FROM jsonb_array_elements(u.facts) f
-    WHERE f->>'type' = '${type}' AND (f->>'seq')::bigint <= $1::bigint AND (f->>'at')::float8 <= $2::float8
-    ORDER BY (f->>'at')::float8 DESC, (f->>'seq')::bigint DESC LIMIT 1)`;
+const latestFact = (type: string) => `SELECT f->'data' AS data, (f->>'seq')::bigint AS seq, (f->>'at')::float8 AS at
+    FROM jsonb_array_elements(u.facts) f
+   WHERE f->>'type' = '${type}' AND (f->>'seq')::bigint <= $1::bigint AND (f->>'at')::float8 <= $2::float8
+   ORDER BY 3 DESC, 2 DESC LIMIT 1`;
 
 /**
  * Users at a point grouped by what their consent is folded from: the latest plan, the latest choice
  * and whether it was recorded before the reconsent cutoff ($4). For a latest grant, how it was
- * given: the terms acceptance recorded with it (same request, same choice), if any, and what its
- * pop-up showed.
+ * given: the terms acceptance recorded with it, if any (the user's latest before it, recorded in
+ * the same request, hence at the same instant, with the same choice), and what its pop-up showed.
  * $1 revision cap, $2 facts recorded by (the earlier of the point's recording bound and its time),
  * $3 users created by, $4 reconsent cutoff (epoch ms, -Infinity for none).
  */
-const userGroupsSql = `WITH latest AS (
-    SELECT ${latestFact('user.plan_changed')} AS plan_fact, ${latestFact('consent.choice_recorded')} AS choice_fact, u.user_id
-      FROM users u
-     WHERE coalesce(u.created_revision, 0) <= $1::bigint AND u.created_at <= $3::timestamptz
-  )
-  SELECT l.plan_fact->'data'->>'plan' AS plan,
-         l.choice_fact->'data'->>'choice' AS choice,
-         (l.choice_fact->>'at')::float8 >= $4::float8 AS valid,
-         min((l.choice_fact->>'at')::float8) AS choice_at,
-         CASE WHEN l.choice_fact->'data'->>'choice' = 'granted' THEN
-           (SELECT CASE
-                     WHEN t.data->'presentation'->>'trainingToggleShown' = 'false' THEN 'popup_toggle_hidden'
-                     WHEN t.data->'presentation'->>'trainingToggleDefault' = 'true' THEN 'popup_toggle_preset_on'
-                     ELSE 'popup_toggle_preset_off' END
-              FROM audit_events c JOIN audit_events t
-                ON t.user_id = c.user_id AND t.type = 'terms.accepted' AND t.request_id = c.request_id AND t.revision < c.revision
-               AND t.data->>'trainingChoice' = c.data->>'choice'
-             WHERE c.revision = (l.choice_fact->>'seq')::bigint
-             ORDER BY t.revision DESC LIMIT 1)
-         END AS evidence,
-         count(*)::int AS n
-    FROM latest l
-   GROUP BY 1, 2, 3, 5`;
+const userGroupsSql = `SELECT p.data->>'plan' AS plan, c.data->>'choice' AS choice, c.at >= $4::float8 AS valid,
+    min(c.at) AS choice_at, e.evidence, count(*)::int AS n
+  FROM users u
+  LEFT JOIN LATERAL (${latestFact('user.plan_changed')}) p ON true
+  LEFT JOIN LATERAL (${latestFact('consent.choice_recorded')}) c ON true
+  LEFT JOIN LATERAL (
+    SELECT CASE
+             WHEN round(date_part('epoch', t.occurred_at) * 1000) <> c.at OR t.data->>'trainingChoice' IS DISTINCT FROM 'granted' THEN NULL
+             WHEN t.data->'presentation'->>'trainingToggleShown' = 'false' THEN 'popup_toggle_hidden'
+             WHEN t.data->'presentation'->>'trainingToggleDefault' = 'true' THEN 'popup_toggle_preset_on'
+             ELSE 'popup_toggle_preset_off' END AS evidence
+      FROM audit_events t
+     WHERE c.data->>'choice' = 'granted' AND t.user_id = u.user_id AND t.type = 'terms.accepted' AND t.revision < c.seq
+     ORDER BY t.revision DESC LIMIT 1) e ON true
+ WHERE coalesce(u.created_revision, 0) <= $1::bigint AND u.created_at <= $3::timestamptz
+ GROUP BY 1, 2, 3, 5`;
 
 /** Consent choices recorded at the point, by UTC day of recording, surface and choice. */
 const choicesPerDaySql = `SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, data->>'surface' AS surface,
