@@ -33,6 +33,7 @@ function refused(detail) {
   signedOut.dispatchEvent(new CustomEvent('signed-out', { detail }));
 }
 
+/** @returns {Record<string, string>} */
 function authorization() {
   const token = currentToken();
   return token === null ? {} : { authorization: `Bearer ${token}` };
@@ -44,6 +45,7 @@ function authorization() {
  * @param {{ method?: string, body?: unknown, headers?: Record<string, string>, token?: string }} [options]
  */
 export async function api(path, options = {}) {
+  /** @type {Record<string, string>} */
   const headers = { accept: 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : authorization()), ...options.headers };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let res;

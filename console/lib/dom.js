@@ -93,7 +93,7 @@ export function table(caption, columns, rows, empty = 'Nothing yet.') {
 /**
  * A message block: `kind` good, bad, warn or plain.
  * @param {'good' | 'bad' | 'warn' | ''} kind
- * @param {...(Node | string)} children
+ * @param {...(Node | string | null)} children
  */
 export function notice(kind, ...children) {
   return h('div', { className: `notice ${kind}`, role: kind === 'bad' ? 'alert' : 'status' }, ...children);

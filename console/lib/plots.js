@@ -223,7 +223,7 @@ export function policyTimeline(policies, now) {
   const ticks = 6;
   for (let i = 0; i <= ticks; i++) {
     const t = first + ((last - first) * i) / ticks;
-    g.append(s('text', { x: x(t), y: height - 8, 'text-anchor': 'middle' }, new Date(t).toISOString().slice(0, 10)));
+    g.append(s('text', { x: x(t), y: height - 8, 'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle' }, new Date(t).toISOString().slice(0, 10)));
   }
   svg.append(g);
   return h(

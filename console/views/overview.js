@@ -5,7 +5,7 @@
  * relies on (pop-up toggle pre-set, hidden, switched on, outside the pop-up, default).
  */
 import { api, explain } from '../lib/api.js';
-import { h, num, pct, table, when } from '../lib/dom.js';
+import { append, h, num, pct, table, when } from '../lib/dom.js';
 import { dailyChoicesPlot, rateBar, shareBar } from '../lib/plots.js';
 
 const PLANS = ['free', 'pro', 'max', 'team', 'enterprise', 'api', 'education', 'government', null];
@@ -63,7 +63,8 @@ export async function renderOverview(main) {
     body.replaceChildren(h('p', { className: 'status', role: 'status' }, 'Loading the statistics…'));
     try {
       const [stats, policies] = await Promise.all([api(`/v1/consent-statistics${query}`), api('/v1/policies')]);
-      body.replaceChildren(...render(stats, policies.items));
+      body.replaceChildren();
+      append(body, render(stats, policies.items));
     } catch (err) {
       body.replaceChildren(explain(err, 'the consent statistics'));
     }

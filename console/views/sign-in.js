@@ -1,7 +1,7 @@
 // @ts-check
 /** Sign-in: a pasted bearer token, checked against the API, kept in this tab's memory only. */
 import { api, ApiError } from '../lib/api.js';
-import { h, notice } from '../lib/dom.js';
+import { append, h, notice } from '../lib/dom.js';
 import { signIn } from '../lib/session.js';
 
 const READ_SCOPES = 'audit:read consent:read training:read';
@@ -57,7 +57,7 @@ export function renderSignIn(main, reason, done) {
     error,
     button,
   );
-  main.append(
+  append(main, [
     h('h1', null, 'Sign in'),
     h('p', { className: 'lead' }, 'The console shows what your token may read through the service’s public API, and nothing more. The overview and live log need audit:read; a user’s page also consent:read and training:read; scheduling a policy needs admin.'),
     reason ? notice('', h('p', null, reason)) : null,
@@ -71,6 +71,6 @@ export function renderSignIn(main, reason, done) {
         )
       : null,
     form,
-  );
+  ]);
   input.focus();
 }
