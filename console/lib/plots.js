@@ -103,8 +103,8 @@ export function dailyChoicesPlot(rows, policies) {
     axis.append(s('line', { x1: left, x2: width - right, y1: y, y2: y, stroke: v === 0 ? '#1b1f24' : '#c9ced6', 'stroke-width': v === 0 ? 1.2 : 1 }));
     axis.append(s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, num(Math.abs(v))));
   }
-  axis.append(s('text', { x: 4, y: top + 10 }, 'granted'));
-  axis.append(s('text', { x: 4, y: height - bottom - 2 }, 'denied'));
+  axis.append(s('text', { x: 2, y: top + half / 4 + 4 }, '↑ granted'));
+  axis.append(s('text', { x: 2, y: height - bottom - half / 4 + 4 }, '↓ denied'));
   const labelEvery = Math.max(1, Math.ceil(span / 10));
   for (let i = 0; i < span; i += labelEvery) {
     const x = left + i * slot + slot / 2;
