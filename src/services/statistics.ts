@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import { capOf, readyPoint, resolvePoint, type PointRequest } from '../db/point.js';
 import {
+  CONSUMER_PLANS,
   consentAt,
   isoTime,
   reconsentCutoff,
@@ -68,7 +69,8 @@ const latestFact = (type: string) => `SELECT f->'data' AS data, (f->>'seq')::big
  * given: the terms acceptance recorded with it, if any (the user's latest before it, recorded in
  * the same request, hence at the same instant, with the same choice), and what its pop-up showed.
  * $1 revision cap, $2 facts recorded by (the earlier of the point's recording bound and its time),
- * $3 users created by, $4 reconsent cutoff (epoch ms, -Infinity for none).
+ * $3 users created by, $4 reconsent cutoff (epoch ms, -Infinity for none), $5 the consumer plans
+ * (only a valid grant on one of them can be in force: the others need no look-up).
  */
 const userGroupsSql = `SELECT p.data->>'plan' AS plan, c.data->>'choice' AS choice, c.at >= $4::float8 AS valid,
     min(c.at) AS choice_at, e.evidence, count(*)::int AS n
@@ -82,7 +84,8 @@ const userGroupsSql = `SELECT p.data->>'plan' AS plan, c.data->>'choice' AS choi
              WHEN t.data->'presentation'->>'trainingToggleDefault' = 'true' THEN 'popup_toggle_preset_on'
              ELSE 'popup_toggle_preset_off' END AS evidence
       FROM audit_events t
-     WHERE c.data->>'choice' = 'granted' AND t.user_id = u.user_id AND t.type = 'terms.accepted' AND t.revision < c.seq
+     WHERE c.data->>'choice' = 'granted' AND c.at >= $4::float8 AND p.data->>'plan' = ANY($5::text[])
+       AND t.user_id = u.user_id AND t.type = 'terms.accepted' AND t.revision < c.seq
      ORDER BY t.revision DESC LIMIT 1) e ON true
  WHERE coalesce(u.created_revision, 0) <= $1::bigint AND u.created_at <= $3::timestamptz
  GROUP BY 1, 2, 3, 5`;
@@ -139,7 +142,7 @@ export class StatisticsService {
     const cutoff = reconsentCutoff(policies, point.at);
     // The embedded database has one connection: the three statements queue there either way.
     const [groups, days, acceptances] = await Promise.all([
-      this.db.query<UserGroupRow>(userGroupsSql, [cap.revision, String(factsBy), cap.recordedBy, String(cutoff)]),
+      this.db.query<UserGroupRow>(userGroupsSql, [cap.revision, String(factsBy), cap.recordedBy, String(cutoff), [...CONSUMER_PLANS]]),
       this.db.query<{ day: string; surface: Surface; choice: Choice; n: number }>(choicesPerDaySql, [cap.revision, cap.recordedBy]),
       this.db.query<{
         surface: Surface;
