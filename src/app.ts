@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
+import { consoleRoutes } from './http/console.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
@@ -34,12 +35,14 @@ import { UserProofService } from './services/user-proof.js';
 import { Checkpoints } from './proof/checkpoints.js';
 import { MerkleLog } from './proof/merkle-log.js';
 import { loadSigner } from './proof/signing-keys.js';
+import { statisticsRoutes } from './http/routes/statistics.js';
 import { userRoutes } from './http/routes/users.js';
 import { ChatService } from './services/chats.js';
 import { ConsentService } from './services/consent.js';
 import { EligibilityService } from './services/eligibility.js';
 import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
+import { StatisticsService } from './services/statistics.js';
 import { pruneIdempotencyKeys } from './services/write.js';
 import { observeDecisions, Telemetry, timedWrites } from './telemetry.js';
 
@@ -161,6 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(consoleRoutes, { development: verifier.development });
 
   const policies = new PolicyCache(database);
   const consent = new ConsentService(database, policies, settled);
@@ -170,13 +174,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const chats = new ChatService(database, settled);
   const eligibility = observeDecisions(new EligibilityService(database, policies, settled), telemetry);
   const policyService = new PolicyService(database, policies, settled);
+  const statistics = new StatisticsService(database, policies, settled);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
     config,
     db: database,
     verifier,
     metrics: telemetry,
-    services: { consent, chats, eligibility, policies: policyService, audit, settled },
+    services: { consent, chats, eligibility, policies: policyService, audit, settled, statistics },
   });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.
@@ -210,6 +215,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       erasure: new ErasureService(database, settled, signer),
     });
     await zapi.register(retentionRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
+    await zapi.register(statisticsRoutes, { statistics });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));

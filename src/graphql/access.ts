@@ -25,6 +25,7 @@ export const RULES = {
   admins: { scopes: [] },
   userAudit: { scopes: ['audit:read'], self: true },
   feed: { scopes: ['training:read', 'audit:read'] },
+  auditors: { scopes: ['audit:read'] },
 } as const satisfies Record<string, RouteAuth>;
 
 /**

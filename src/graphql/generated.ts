@@ -173,6 +173,8 @@ export type Query = {
   auditEvents: AuditEventPage;
   /** The global change feed in revision order (`training:read`, `audit:read`). Follow `nextCursor`: every event is seen exactly once. */
   changeFeed: AuditEventPage;
+  /** Consent across all users now, as of a time, or after a revision (`audit:read`): what the console overview shows. As REST `GET /v1/consent-statistics`. */
+  consentStatistics: ConsentStatistics;
 };
 
 /** Reads. Each field needs the scope its REST operation needs. */
@@ -228,6 +230,12 @@ export type QuerychangeFeedArgs = {
   after?: InputMaybe<Scalars["Revision"]>;
   first?: InputMaybe<Scalars["Int"]>;
   types?: InputMaybe<Array<Scalars["String"]>>;
+};
+
+/** Reads. Each field needs the scope its REST operation needs. */
+export type QueryconsentStatisticsArgs = {
+  asOf?: InputMaybe<Scalars["DateTime"]>;
+  atRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
 /**
@@ -698,6 +706,121 @@ export type PolicyRetentionInput = {
   violationDays: Scalars["Int"];
 };
 
+/** How the grant a user's consent rests on was given: the evidence behind it. */
+export type GrantEvidence =
+  /** The user never chose: the policy's default applies after the deadline. */
+  | "default_after_deadline"
+  /** Granted in the terms pop-up, the training toggle shown and pre-set to on. */
+  | "popup_toggle_preset_on"
+  /** Granted in the terms pop-up, the toggle shown and pre-set to off: switched on by the user. */
+  | "popup_toggle_preset_off"
+  /** Granted in the terms pop-up without the toggle being shown. */
+  | "popup_toggle_hidden"
+  /** Granted outside the pop-up, through the consent endpoint (a settings page). */
+  | "outside_popup";
+
+/** Consent across all users at one point. */
+export type ConsentStatistics = {
+  __typename?: "ConsentStatistics";
+  /** The time the rules were applied at. */
+  asOf: Scalars["DateTime"];
+  /** Every fact up to this revision counts. */
+  revision: Scalars["Revision"];
+  /** Users by plan and consent basis. */
+  users: UserStatistics;
+  /** The grants in force, by how they were given. */
+  grantsInForce: GrantStatistics;
+  /** Consent choices recorded up to the point, by UTC day of recording, surface and choice. */
+  choicesPerDay: Array<DailyChoices>;
+  /** Terms acceptances recorded up to the point, by what the pop-up showed. */
+  termsAcceptances: AcceptanceStatistics;
+};
+
+/** Users known at the point. */
+export type UserStatistics = {
+  __typename?: "UserStatistics";
+  /** How many. */
+  total: Scalars["Int"];
+  /** How many a frontend would show the terms pop-up to (`decisionRequired`). */
+  decisionRequired: Scalars["Int"];
+  /** By plan and consent basis, each user's consent as the consent read answers it. */
+  byPlanAndBasis: Array<PlanBasisCount>;
+};
+
+/** Users with one plan and consent basis. */
+export type PlanBasisCount = {
+  __typename?: "PlanBasisCount";
+  /** The plan; null when never set. */
+  plan?: Maybe<Plan>;
+  /** Why their consent is what it is. */
+  basis: ConsentBasis;
+  /** Their effective consent. */
+  effective: Choice;
+  /** How many. */
+  count: Scalars["Int"];
+};
+
+/** The grants training relies on at the point. */
+export type GrantStatistics = {
+  __typename?: "GrantStatistics";
+  /** Users whose consent is granted. */
+  total: Scalars["Int"];
+  /** By how the grant was given. */
+  byEvidence: Array<GrantEvidenceCount>;
+};
+
+/** Grants in force given one way. */
+export type GrantEvidenceCount = {
+  __typename?: "GrantEvidenceCount";
+  /** How they were given. */
+  evidence: GrantEvidence;
+  /** How many. */
+  count: Scalars["Int"];
+};
+
+/** Consent choices of one UTC day, surface and choice. */
+export type DailyChoices = {
+  __typename?: "DailyChoices";
+  /** The UTC day, YYYY-MM-DD. */
+  day: Scalars["String"];
+  /** Where they were made. */
+  surface: Surface;
+  /** The choice. */
+  choice: Choice;
+  /** How many. */
+  count: Scalars["Int"];
+};
+
+/** Terms acceptances by what the pop-up showed. */
+export type AcceptanceStatistics = {
+  __typename?: "AcceptanceStatistics";
+  /** Every acceptance up to the point. */
+  total: Scalars["Int"];
+  /** By surface, pop-up variant and toggle, the largest groups first. */
+  groups: Array<AcceptanceGroup>;
+  /** Groups beyond the 1,000 largest, left out. */
+  omittedGroups: Scalars["Int"];
+};
+
+/** Terms acceptances that showed the same pop-up on the same surface, and the choices made in them. */
+export type AcceptanceGroup = {
+  __typename?: "AcceptanceGroup";
+  /** Where they happened. */
+  surface: Surface;
+  /** The pop-up's variant; null when not given. */
+  uiVariant?: Maybe<Scalars["String"]>;
+  /** Whether the training toggle was shown. */
+  trainingToggleShown: Scalars["Boolean"];
+  /** Whether it was pre-set to on. */
+  trainingToggleDefault: Scalars["Boolean"];
+  /** Acceptances that granted training. */
+  granted: Scalars["Int"];
+  /** Acceptances that denied it. */
+  denied: Scalars["Int"];
+  /** Acceptances without a choice. */
+  withoutChoice: Scalars["Int"];
+};
+
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
@@ -843,6 +966,15 @@ export type ResolversTypes = {
   PresentationInput: PresentationInput;
   PolicyInput: PolicyInput;
   PolicyRetentionInput: PolicyRetentionInput;
+  GrantEvidence: GrantEvidence;
+  ConsentStatistics: ResolverTypeWrapper<ConsentStatistics>;
+  UserStatistics: ResolverTypeWrapper<UserStatistics>;
+  PlanBasisCount: ResolverTypeWrapper<PlanBasisCount>;
+  GrantStatistics: ResolverTypeWrapper<GrantStatistics>;
+  GrantEvidenceCount: ResolverTypeWrapper<GrantEvidenceCount>;
+  DailyChoices: ResolverTypeWrapper<DailyChoices>;
+  AcceptanceStatistics: ResolverTypeWrapper<AcceptanceStatistics>;
+  AcceptanceGroup: ResolverTypeWrapper<AcceptanceGroup>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -881,6 +1013,14 @@ export type ResolversParentTypes = {
   PresentationInput: PresentationInput;
   PolicyInput: PolicyInput;
   PolicyRetentionInput: PolicyRetentionInput;
+  ConsentStatistics: ConsentStatistics;
+  UserStatistics: UserStatistics;
+  PlanBasisCount: PlanBasisCount;
+  GrantStatistics: GrantStatistics;
+  GrantEvidenceCount: GrantEvidenceCount;
+  DailyChoices: DailyChoices;
+  AcceptanceStatistics: AcceptanceStatistics;
+  AcceptanceGroup: AcceptanceGroup;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
@@ -963,6 +1103,12 @@ export type QueryResolvers<
     ParentType,
     ContextType,
     Partial<QuerychangeFeedArgs>
+  >;
+  consentStatistics?: Resolver<
+    ResolversTypes["ConsentStatistics"],
+    ParentType,
+    ContextType,
+    Partial<QueryconsentStatisticsArgs>
   >;
 };
 
@@ -1377,6 +1523,137 @@ export type AuditEventPageResolvers<
   isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ConsentStatisticsResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["ConsentStatistics"] =
+    ResolversParentTypes["ConsentStatistics"],
+> = {
+  asOf?: Resolver<ResolversTypes["DateTime"], ParentType, ContextType>;
+  revision?: Resolver<ResolversTypes["Revision"], ParentType, ContextType>;
+  users?: Resolver<ResolversTypes["UserStatistics"], ParentType, ContextType>;
+  grantsInForce?: Resolver<
+    ResolversTypes["GrantStatistics"],
+    ParentType,
+    ContextType
+  >;
+  choicesPerDay?: Resolver<
+    Array<ResolversTypes["DailyChoices"]>,
+    ParentType,
+    ContextType
+  >;
+  termsAcceptances?: Resolver<
+    ResolversTypes["AcceptanceStatistics"],
+    ParentType,
+    ContextType
+  >;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type UserStatisticsResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["UserStatistics"] =
+    ResolversParentTypes["UserStatistics"],
+> = {
+  total?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  decisionRequired?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  byPlanAndBasis?: Resolver<
+    Array<ResolversTypes["PlanBasisCount"]>,
+    ParentType,
+    ContextType
+  >;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PlanBasisCountResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["PlanBasisCount"] =
+    ResolversParentTypes["PlanBasisCount"],
+> = {
+  plan?: Resolver<Maybe<ResolversTypes["Plan"]>, ParentType, ContextType>;
+  basis?: Resolver<ResolversTypes["ConsentBasis"], ParentType, ContextType>;
+  effective?: Resolver<ResolversTypes["Choice"], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type GrantStatisticsResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["GrantStatistics"] =
+    ResolversParentTypes["GrantStatistics"],
+> = {
+  total?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  byEvidence?: Resolver<
+    Array<ResolversTypes["GrantEvidenceCount"]>,
+    ParentType,
+    ContextType
+  >;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type GrantEvidenceCountResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["GrantEvidenceCount"] =
+    ResolversParentTypes["GrantEvidenceCount"],
+> = {
+  evidence?: Resolver<ResolversTypes["GrantEvidence"], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type DailyChoicesResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["DailyChoices"] =
+    ResolversParentTypes["DailyChoices"],
+> = {
+  day?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  surface?: Resolver<ResolversTypes["Surface"], ParentType, ContextType>;
+  choice?: Resolver<ResolversTypes["Choice"], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AcceptanceStatisticsResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["AcceptanceStatistics"] =
+    ResolversParentTypes["AcceptanceStatistics"],
+> = {
+  total?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  groups?: Resolver<
+    Array<ResolversTypes["AcceptanceGroup"]>,
+    ParentType,
+    ContextType
+  >;
+  omittedGroups?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AcceptanceGroupResolvers<
+  ContextType = MercuriusContext,
+  ParentType extends ResolversParentTypes["AcceptanceGroup"] =
+    ResolversParentTypes["AcceptanceGroup"],
+> = {
+  surface?: Resolver<ResolversTypes["Surface"], ParentType, ContextType>;
+  uiVariant?: Resolver<
+    Maybe<ResolversTypes["String"]>,
+    ParentType,
+    ContextType
+  >;
+  trainingToggleShown?: Resolver<
+    ResolversTypes["Boolean"],
+    ParentType,
+    ContextType
+  >;
+  trainingToggleDefault?: Resolver<
+    ResolversTypes["Boolean"],
+    ParentType,
+    ContextType
+  >;
+  granted?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  denied?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  withoutChoice?: Resolver<ResolversTypes["Int"], ParentType, ContextType>;
+  isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = MercuriusContext> = {
   DateTime?: GraphQLScalarType;
   Revision?: GraphQLScalarType;
@@ -1398,6 +1675,14 @@ export type Resolvers<ContextType = MercuriusContext> = {
   AuditEvent?: AuditEventResolvers<ContextType>;
   Actor?: ActorResolvers<ContextType>;
   AuditEventPage?: AuditEventPageResolvers<ContextType>;
+  ConsentStatistics?: ConsentStatisticsResolvers<ContextType>;
+  UserStatistics?: UserStatisticsResolvers<ContextType>;
+  PlanBasisCount?: PlanBasisCountResolvers<ContextType>;
+  GrantStatistics?: GrantStatisticsResolvers<ContextType>;
+  GrantEvidenceCount?: GrantEvidenceCountResolvers<ContextType>;
+  DailyChoices?: DailyChoicesResolvers<ContextType>;
+  AcceptanceStatistics?: AcceptanceStatisticsResolvers<ContextType>;
+  AcceptanceGroup?: AcceptanceGroupResolvers<ContextType>;
 };
 
 export type Loader<TReturn, TObj, TParams, TContext> = (
@@ -1737,6 +2022,126 @@ export interface Loaders<
     nextCursor?: LoaderResolver<
       Maybe<Scalars["Revision"]>,
       AuditEventPage,
+      {},
+      TContext
+    >;
+  };
+
+  ConsentStatistics?: {
+    asOf?: LoaderResolver<Scalars["DateTime"], ConsentStatistics, {}, TContext>;
+    revision?: LoaderResolver<
+      Scalars["Revision"],
+      ConsentStatistics,
+      {},
+      TContext
+    >;
+    users?: LoaderResolver<UserStatistics, ConsentStatistics, {}, TContext>;
+    grantsInForce?: LoaderResolver<
+      GrantStatistics,
+      ConsentStatistics,
+      {},
+      TContext
+    >;
+    choicesPerDay?: LoaderResolver<
+      Array<DailyChoices>,
+      ConsentStatistics,
+      {},
+      TContext
+    >;
+    termsAcceptances?: LoaderResolver<
+      AcceptanceStatistics,
+      ConsentStatistics,
+      {},
+      TContext
+    >;
+  };
+
+  UserStatistics?: {
+    total?: LoaderResolver<Scalars["Int"], UserStatistics, {}, TContext>;
+    decisionRequired?: LoaderResolver<
+      Scalars["Int"],
+      UserStatistics,
+      {},
+      TContext
+    >;
+    byPlanAndBasis?: LoaderResolver<
+      Array<PlanBasisCount>,
+      UserStatistics,
+      {},
+      TContext
+    >;
+  };
+
+  PlanBasisCount?: {
+    plan?: LoaderResolver<Maybe<Plan>, PlanBasisCount, {}, TContext>;
+    basis?: LoaderResolver<ConsentBasis, PlanBasisCount, {}, TContext>;
+    effective?: LoaderResolver<Choice, PlanBasisCount, {}, TContext>;
+    count?: LoaderResolver<Scalars["Int"], PlanBasisCount, {}, TContext>;
+  };
+
+  GrantStatistics?: {
+    total?: LoaderResolver<Scalars["Int"], GrantStatistics, {}, TContext>;
+    byEvidence?: LoaderResolver<
+      Array<GrantEvidenceCount>,
+      GrantStatistics,
+      {},
+      TContext
+    >;
+  };
+
+  GrantEvidenceCount?: {
+    evidence?: LoaderResolver<GrantEvidence, GrantEvidenceCount, {}, TContext>;
+    count?: LoaderResolver<Scalars["Int"], GrantEvidenceCount, {}, TContext>;
+  };
+
+  DailyChoices?: {
+    day?: LoaderResolver<Scalars["String"], DailyChoices, {}, TContext>;
+    surface?: LoaderResolver<Surface, DailyChoices, {}, TContext>;
+    choice?: LoaderResolver<Choice, DailyChoices, {}, TContext>;
+    count?: LoaderResolver<Scalars["Int"], DailyChoices, {}, TContext>;
+  };
+
+  AcceptanceStatistics?: {
+    total?: LoaderResolver<Scalars["Int"], AcceptanceStatistics, {}, TContext>;
+    groups?: LoaderResolver<
+      Array<AcceptanceGroup>,
+      AcceptanceStatistics,
+      {},
+      TContext
+    >;
+    omittedGroups?: LoaderResolver<
+      Scalars["Int"],
+      AcceptanceStatistics,
+      {},
+      TContext
+    >;
+  };
+
+  AcceptanceGroup?: {
+    surface?: LoaderResolver<Surface, AcceptanceGroup, {}, TContext>;
+    uiVariant?: LoaderResolver<
+      Maybe<Scalars["String"]>,
+      AcceptanceGroup,
+      {},
+      TContext
+    >;
+    trainingToggleShown?: LoaderResolver<
+      Scalars["Boolean"],
+      AcceptanceGroup,
+      {},
+      TContext
+    >;
+    trainingToggleDefault?: LoaderResolver<
+      Scalars["Boolean"],
+      AcceptanceGroup,
+      {},
+      TContext
+    >;
+    granted?: LoaderResolver<Scalars["Int"], AcceptanceGroup, {}, TContext>;
+    denied?: LoaderResolver<Scalars["Int"], AcceptanceGroup, {}, TContext>;
+    withoutChoice?: LoaderResolver<
+      Scalars["Int"],
+      AcceptanceGroup,
       {},
       TContext
     >;

@@ -86,6 +86,11 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
       return s.audit.forUser(userId, after ?? '0', limit ?? 100, requestTime().getTime());
     },
 
+    consentStatistics: async (_root, args, ctx) => {
+      allow(ctx, RULES.auditors);
+      return s.statistics.at(pointRequest(parseArgs(PointQuery, args), 'args'), requestTime().getTime());
+    },
+
     changeFeed: async (_root, args, ctx) => {
       allow(ctx, RULES.feed);
       const { after, limit } = parseArgs(AuditQuery, { after: args.after, limit: args.first }, FIRST);

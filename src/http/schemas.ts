@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BASES, CHOICES, PLANS, REASONS, SURFACES } from '../domain/index.js';
+import { GRANT_EVIDENCE, MAX_ACCEPTANCE_GROUPS } from '../services/statistics.js';
 
 const named = <T extends z.ZodType>(schema: T, id: string, description?: string): T => {
   z.globalRegistry.add(schema, { id, ...(description ? { description } : {}) });
@@ -359,3 +360,54 @@ export const RetentionQuery = z.strictObject({
   after: Id.optional().describe('Start after this chatId (byte order)'),
   limit: z.coerce.number().int().min(1).max(100_000_000).optional().describe('At most this many lines'),
 });
+export const ConsentStatisticsOut = named(
+  z.object({
+    asOf: OutTimestamp,
+    revision: Revision,
+    users: z
+      .object({
+        total: z.number().int().describe('Users known at the point'),
+        decisionRequired: z.number().int().describe('Users a frontend would show the terms pop-up to (decisionRequired)'),
+        byPlanAndBasis: z.array(
+          z.object({ plan: Plan.nullable(), basis: z.enum(BASES), effective: Choice, count: z.number().int() }),
+        ),
+      })
+      .describe("Users by plan and by the basis of their consent, each user's consent as the consent read answers it"),
+    grantsInForce: z
+      .object({
+        total: z.number().int().describe('Users whose consent is granted at the point'),
+        byEvidence: z.array(
+          z.object({
+            evidence: z.enum(GRANT_EVIDENCE).describe(
+              'default_after_deadline: never chose; popup_toggle_preset_on / popup_toggle_preset_off / popup_toggle_hidden: ' +
+                'granted in a terms acceptance whose pop-up showed the toggle pre-set to on, pre-set to off, or not at all; ' +
+                'outside_popup: granted through the consent endpoint',
+            ),
+            count: z.number().int(),
+          }),
+        ),
+      })
+      .describe('The grants training relies on at the point, by how they were given'),
+    choicesPerDay: z
+      .array(z.object({ day: z.string().describe('UTC day, YYYY-MM-DD'), surface: Surface, choice: Choice, count: z.number().int() }))
+      .describe('Consent choices recorded up to the point, by UTC day of recording, surface and choice'),
+    termsAcceptances: z
+      .object({
+        total: z.number().int(),
+        groups: z.array(
+          z.object({
+            surface: Surface,
+            uiVariant: z.string().nullable(),
+            trainingToggleShown: z.boolean(),
+            trainingToggleDefault: z.boolean(),
+            granted: z.number().int(),
+            denied: z.number().int(),
+            withoutChoice: z.number().int(),
+          }),
+        ),
+        omittedGroups: z.number().int().describe(`Groups beyond the ${MAX_ACCEPTANCE_GROUPS.toLocaleString('en')} largest, left out`),
+      })
+      .describe('Terms acceptances recorded up to the point, by what the pop-up showed, and the choices made in them'),
+  }),
+  'ConsentStatistics',
+);

@@ -126,6 +126,16 @@ describe('security headers and CORS', () => {
     expect(docs.headers['content-security-policy']).toContain("default-src 'self'");
   });
 
+  it('gives the console a policy with its own scripts and styles only, none inline', async () => {
+    for (const path of ['/console', '/console/app.js', '/console/console.css']) {
+      const res = await t.http.get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-security-policy']).toBe(
+        "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';base-uri 'none';form-action 'none';frame-ancestors 'none'",
+      );
+    }
+  });
+
   it('answers a configured origin, preflight included, and no other', async () => {
     const reader = await t.bearer('consent:read');
     const preflight = await t.http

@@ -21,6 +21,21 @@ const EXPOSED_HEADERS = ['etag', 'x-request-id', 'retry-after', 'consent-revisio
 const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-request-id'];
 const PAGE_POLICIES: [string, Record<string, string[]>][] = [
   ['/docs', { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], frameAncestors: ["'none'"] }],
+  // The console: its own scripts and styles only (no inline script or style), calls to this service
+  // (REST, GraphQL and its WebSocket, which 'self' covers), nothing from anywhere else.
+  [
+    '/console',
+    {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  ],
   [
     '/graphiql',
     {
