@@ -146,14 +146,17 @@ export async function seedWithSql(
   let written = 0;
   const flush = async () => {
     if (events.length > 0) {
-      await sql`INSERT INTO audit_events (revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind, occurred_at, request_id, prev_hash, hash)
-        SELECT r::bigint, e, t, u, c, d::jsonb, 'bench-seed', 'service', o::timestamptz, q, p, h
-          FROM unnest(${sql.array(events.map((e) => e.revision))}::text[], ${sql.array(events.map((e) => e.eventId))}::text[],
+      // The log and each event's personal part (decision 0020), as the service writes them.
+      await sql`WITH x AS (SELECT * FROM unnest(${sql.array(events.map((e) => e.revision))}::text[], ${sql.array(events.map((e) => e.eventId))}::text[],
             ${sql.array(events.map((e) => e.type))}::text[], ${sql.array(events.map((e) => e.userId!))}::text[],
             ${sql.array(events.map((e) => e.chatId ?? null) as string[])}::text[], ${sql.array(events.map((e) => JSON.stringify(e.data)))}::text[],
             ${sql.array(events.map((e) => e.occurredAt))}::text[], ${sql.array(events.map((e) => e.requestId))}::text[],
             ${sql.array(events.map((e) => e.prevHash))}::text[], ${sql.array(events.map((e) => e.hash))}::text[])
-          AS x(r, e, t, u, c, d, o, q, p, h)`;
+          AS x(r, e, t, u, c, d, o, q, p, h)),
+        personal AS (INSERT INTO audit_event_personal (revision, user_id, chat_id, data, actor_sub, request_id)
+          SELECT r::bigint, u, c, d::jsonb, 'bench-seed', q FROM x)
+        INSERT INTO audit_events (revision, event_id, type, actor_kind, occurred_at, prev_hash, hash)
+          SELECT r::bigint, e, t, 'service', o::timestamptz, p, h FROM x`;
       written += events.length;
       events = [];
     }

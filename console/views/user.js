@@ -5,7 +5,7 @@
  * eligibility and retention, and consent receipts and the export where the API offers them.
  */
 import { api, ApiError, explain, fieldError, graphql } from '../lib/api.js';
-import { canVerify, GENESIS, verifyChain } from '../lib/chain.js';
+import { canonicalJson, canVerify, GENESIS, verifyChain } from '../lib/chain.js';
 import { h, notice, num, table, when } from '../lib/dom.js';
 import { verifyJws } from '../lib/jws.js';
 
@@ -261,7 +261,8 @@ function receiptButton(userId, eventId) {
         try {
           const [receipt, jwks] = await Promise.all([api(`/v1/users/${encodeURIComponent(userId)}/consent-receipts/${encodeURIComponent(eventId)}`), api('/.well-known/jwks.json')]);
           const check = await verifyJws(receipt.jws, jwks);
-          const same = JSON.stringify(check.payload) === JSON.stringify(receipt.record);
+          // The payload is the record's RFC 8785 JSON: compared as such, whatever order the record's keys came in.
+          const same = canonicalJson(check.payload) === canonicalJson(receipt.record);
           out.replaceChildren(
             notice(check.valid && same ? 'good' : 'bad', h('p', null, check.valid && same ? `✓ Receipt signature verified (${check.reason}).` : `✗ Receipt does not verify: ${same ? check.reason : 'the signed payload is not the record'}.`)),
             h('pre', null, JSON.stringify(receipt.record, null, 2)),

@@ -79,33 +79,33 @@ const userGroupsSql = `SELECT p.data->>'plan' AS plan, c.data->>'choice' AS choi
   LEFT JOIN LATERAL (${latestFact('consent.choice_recorded')}) c ON true
   LEFT JOIN LATERAL (
     SELECT CASE
-             WHEN round(date_part('epoch', t.occurred_at) * 1000) <> c.at OR t.data->>'trainingChoice' IS DISTINCT FROM 'granted' THEN NULL
-             WHEN t.data->'presentation'->>'trainingToggleShown' = 'false' THEN 'popup_toggle_hidden'
-             WHEN t.data->'presentation'->>'trainingToggleDefault' = 'true' THEN 'popup_toggle_preset_on'
+             WHEN round(date_part('epoch', t.occurred_at) * 1000) <> c.at OR tp.data->>'trainingChoice' IS DISTINCT FROM 'granted' THEN NULL
+             WHEN tp.data->'presentation'->>'trainingToggleShown' = 'false' THEN 'popup_toggle_hidden'
+             WHEN tp.data->'presentation'->>'trainingToggleDefault' = 'true' THEN 'popup_toggle_preset_on'
              ELSE 'popup_toggle_preset_off' END AS evidence
-      FROM audit_events t
+      FROM audit_event_personal tp JOIN audit_events t ON t.revision = tp.revision
      WHERE c.data->>'choice' = 'granted' AND c.at >= $4::float8 AND p.data->>'plan' = ANY($5::text[])
-       AND t.user_id = u.user_id AND t.type = 'terms.accepted' AND t.revision < c.seq
-     ORDER BY t.revision DESC LIMIT 1) e ON true
+       AND tp.user_id = u.user_id AND t.type = 'terms.accepted' AND tp.revision < c.seq
+     ORDER BY tp.revision DESC LIMIT 1) e ON true
  WHERE coalesce(u.created_revision, 0) <= $1::bigint AND u.created_at <= $3::timestamptz
  GROUP BY 1, 2, 3, 5`;
 
 /** Consent choices recorded at the point, by UTC day of recording, surface and choice. */
-const choicesPerDaySql = `SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, data->>'surface' AS surface,
-    data->>'choice' AS choice, count(*)::int AS n
-  FROM audit_events
-  WHERE type = 'consent.choice_recorded' AND revision <= $1::bigint AND occurred_at <= $2::timestamptz
+const choicesPerDaySql = `SELECT to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, p.data->>'surface' AS surface,
+    p.data->>'choice' AS choice, count(*)::int AS n
+  FROM audit_events a JOIN audit_event_personal p ON p.revision = a.revision
+  WHERE a.type = 'consent.choice_recorded' AND a.revision <= $1::bigint AND a.occurred_at <= $2::timestamptz
   GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
 
 /** Terms acceptances recorded at the point, by what the pop-up showed and what came of it. */
-const acceptancesSql = `SELECT data->>'surface' AS surface, data->'presentation'->>'uiVariant' AS ui_variant,
-    (data->'presentation'->>'trainingToggleShown')::boolean AS shown,
-    (data->'presentation'->>'trainingToggleDefault')::boolean AS preset,
-    count(*) FILTER (WHERE data->>'trainingChoice' = 'granted')::int AS granted,
-    count(*) FILTER (WHERE data->>'trainingChoice' = 'denied')::int AS denied,
-    count(*) FILTER (WHERE data->>'trainingChoice' IS NULL)::int AS without_choice
-  FROM audit_events
-  WHERE type = 'terms.accepted' AND revision <= $1::bigint AND occurred_at <= $2::timestamptz
+const acceptancesSql = `SELECT p.data->>'surface' AS surface, p.data->'presentation'->>'uiVariant' AS ui_variant,
+    (p.data->'presentation'->>'trainingToggleShown')::boolean AS shown,
+    (p.data->'presentation'->>'trainingToggleDefault')::boolean AS preset,
+    count(*) FILTER (WHERE p.data->>'trainingChoice' = 'granted')::int AS granted,
+    count(*) FILTER (WHERE p.data->>'trainingChoice' = 'denied')::int AS denied,
+    count(*) FILTER (WHERE p.data->>'trainingChoice' IS NULL)::int AS without_choice
+  FROM audit_events a JOIN audit_event_personal p ON p.revision = a.revision
+  WHERE a.type = 'terms.accepted' AND a.revision <= $1::bigint AND a.occurred_at <= $2::timestamptz
   GROUP BY 1, 2, 3, 4
   ORDER BY count(*) DESC, 1, 2 NULLS FIRST, 3, 4`;
 

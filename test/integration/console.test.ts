@@ -99,9 +99,10 @@ describe('the console', () => {
     expect((await t.http.get('/console/lib/api.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect((await t.http.get('/console/nothing-here.js')).status).toBe(404);
     const html = (await t.http.get('/console').set('accept-encoding', 'identity')).text;
-    // Keys from a JWKS file: no token command; the receipts and export routes are not in this service yet.
+    // Keys from a JWKS file: no token command; the service offers receipts and the export.
     expect(html).toContain('data-development-keys="false"');
-    expect(html).toContain('data-receipts="false"');
+    expect(html).toContain('data-receipts="true"');
+    expect(html).toContain('data-export="true"');
   });
 
   it('refuses a bad token at sign-in, signs in with a good one, and keeps it out of storage', async () => {
@@ -172,7 +173,13 @@ describe('the console', () => {
     const chats = await text('section[aria-labelledby="chats-h"] table');
     expect(chats).toContain('c-chat-1');
     expect(chats).toMatch(/c-chat-2.*incognito/s);
-    expect(await page.locator('#proof-unavailable').count()).toBe(1);
+    // A consent receipt, its signature checked in the browser against the published keys.
+    await page.locator('#timeline button', { hasText: 'Consent receipt' }).first().click();
+    await page.locator('#timeline .notice', { hasText: 'Receipt signature verified' }).waitFor();
+    // The export, with an inclusion proof per event.
+    await page.click('button:has-text("Prepare the export")');
+    await page.locator('a[download="export-c-alice.json"]').waitFor();
+    expect(await text('section[aria-labelledby="proof-h"] [role="status"]')).toContain(`${events.length} events with their inclusion proofs`);
     await expectAccessible();
   });
 
@@ -249,7 +256,7 @@ describe('the console', () => {
     // As a superuser, with the log's triggers off for this transaction: what the database lets its owner do.
     await t.db.transaction(async (tx) => {
       await tx.query('SET LOCAL session_replication_role = replica');
-      await tx.query(`UPDATE audit_events SET data = '{"choice": "denied", "surface": "web"}'::jsonb WHERE revision = $1`, [choice.revision]);
+      await tx.query(`UPDATE audit_event_personal SET data = '{"choice": "denied", "surface": "web"}'::jsonb WHERE revision = $1`, [choice.revision]);
     });
     await page.fill('#token', auditorToken);
     await page.click('main button[type=submit]');
