@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
+import { openReadRouter } from './db/replicas.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
@@ -100,6 +101,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const settled = new SettledRevisions(opened);
   const telemetry = new Telemetry({ db: opened, settled: () => settled.known() });
   const database = timedWrites(opened, telemetry);
+  // Reads may go to streaming replicas (DATABASE_READ_URLS); writes always go to `database`.
+  const replicas = openReadRouter({ name: 'primary', db: database, settled }, config.readReplicas, app.log);
+  app.addHook('onClose', async () => replicas.close());
+  const reads = replicas.router;
+  telemetry.readDatabases(reads, () => replicas.publisher?.published ?? null);
   app.removeContentTypeParser('text/plain');
   // Hooks on every request are synchronous (callback style): no promise per request for them.
   app.addHook('onRequest', (request, reply, done) => {
@@ -146,11 +152,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger());
 
   const policies = new PolicyCache(database);
-  const consent = new ConsentService(database, policies, settled);
-  const audit = new AuditFeed(database, settled);
-  const chats = new ChatService(database, settled);
-  const eligibility = new EligibilityService(database, policies, settled);
-  const policyService = new PolicyService(database, policies, settled);
+  const consent = new ConsentService(database, policies, settled, reads);
+  const audit = new AuditFeed(database, settled, reads);
+  const chats = new ChatService(database, settled, reads);
+  const eligibility = new EligibilityService(database, policies, settled, reads);
+  const policyService = new PolicyService(database, policies, settled, reads);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
     config,
@@ -179,7 +185,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
     });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
-    await zapi.register(infraRoutes, { db: opened, verifier, telemetry });
+    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, reads });
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: policyService });
     await zapi.register(chatRoutes, { chats });

@@ -39,9 +39,20 @@ export const UserParams = z.strictObject({ userId: Id });
 export const ChatParams = z.strictObject({ chatId: Id });
 export const PolicyParams = z.strictObject({ version: z.string().min(1).max(64) });
 
+/** What `minRevision` says wherever a read takes it (docs/decisions/0041). */
+export const MIN_REVISION_DESCRIPTION =
+  'Answer at this revision or a later one: the revision a write returned, to read that write from any instance ' +
+  '(400 when beyond the newest revision, or with asOf or atRevision; 503 UNAVAILABLE with Retry-After when no database can answer at it in time)';
+
+const MinRevision = Revision.optional().describe(MIN_REVISION_DESCRIPTION);
+
+/** The query of a read that is not at a point but can be asked to include a write. */
+export const MinRevisionQuery = z.strictObject({ minRevision: MinRevision });
+
 export const PointQuery = z.strictObject({
   asOf: Timestamp.optional().describe('Evaluate as of this time (not in the future)'),
   atRevision: Revision.optional().describe('Evaluate after this revision (not beyond the newest)'),
+  minRevision: MinRevision,
 });
 
 export const ConsentOut = named(
@@ -181,6 +192,7 @@ export const BatchIn = z.strictObject({
   chatIds: z.array(Id).min(1).max(10_000),
   asOf: Timestamp.optional(),
   atRevision: Revision.optional(),
+  minRevision: MinRevision,
 });
 
 export const BatchOut = named(
@@ -218,6 +230,7 @@ export const AuditPageOut = named(
 export const AuditQuery = z.strictObject({
   after: Revision.optional().describe('Return events after this revision'),
   limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100)'),
+  minRevision: MinRevision,
 });
 
 export const FeedQuery = AuditQuery.extend({
