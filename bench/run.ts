@@ -18,6 +18,7 @@ import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { cpuMeter, freePort, memoryOf, sampleRss, startChild, stopChild, waitQuiet, waitReady, type Child } from './lib/proc.js';
 import { seed, type SeedResult } from './lib/seed.js';
 import { graphqlScenarios } from './scenarios/graphql.js';
+import { replicaScenarios } from './scenarios/replicas.js';
 import { median, percentile, round } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -99,7 +100,7 @@ function checkConfig(): URL {
     throw new Error(`BENCH_PG_URL must point at this machine's loopback (127.0.0.1), not ${url.hostname}`);
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.dbName)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-  for (const s of config.scenarios) if (!'abcdeghij'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
+  for (const s of config.scenarios) if (!'abcdeghijk'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
   return url;
 }
 
@@ -355,7 +356,7 @@ async function main() {
     // 4. Scenarios. Reads first, then the write scenario (it appends to the log).
     const results: Record<string, unknown> = {};
     const summary: SummaryRow[] = [];
-    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'c'].filter((s) => config.scenarios.has(s));
+    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'k', 'c'].filter((s) => config.scenarios.has(s));
     const noise: Record<string, { busyCores: number; waitedS: number }> = {};
     for (const s of order) {
       log('');
@@ -870,6 +871,8 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
 
 // GraphQL beside REST (bench/scenarios/graphql.ts).
 Object.assign(SCENARIOS, graphqlScenarios({ log, userId, chatId, denies, config }));
+// Read replicas and failover, on clusters of their own (bench/scenarios/replicas.ts); not in the default set: BENCH_SCENARIOS=k.
+Object.assign(SCENARIOS, replicaScenarios({ log, userId, chatId, denies, config, startService: (env) => startService(env, null) }));
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);

@@ -161,9 +161,28 @@ export class Telemetry {
   readDatabases(reads: {
     readCounts(): { name: string; reads: number }[];
     replicaStatus(): { name: string; state: string; settledRevision: string | null; lagSeconds: number | null }[];
+    sources(): { name: string; settled: { users: { size: number; max: number } } }[];
     readonly hasReplicas: boolean;
     readonly limits: { maxLagMs: number; retryMs: number; revisionWaitMs: number };
   }, published: () => bigint | null): void {
+    new Gauge({
+      name: 'consent_users_facts_cached',
+      help: "Users whose facts are kept in memory, for each database reads go to (each has its own cache).",
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const s of reads.sources()) this.set({ database: s.name }, s.settled.users.size);
+      },
+    });
+    new Gauge({
+      name: 'consent_users_facts_cached_max',
+      help: "The bound of each database's users' facts cache: past it, the oldest entries go.",
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const s of reads.sources()) this.set({ database: s.name }, s.settled.users.max);
+      },
+    });
     new Counter({
       name: 'consent_db_reads_total',
       help: 'Reads sent to each database (primary, replica-1, ...): a read that fails on a replica and is tried elsewhere counts on both.',
