@@ -91,9 +91,11 @@ export function replicaScenarios(h: ReplicaBenchHelpers) {
         replica = await PrivateCluster.replicaOf(primary, await freePort());
         log(`   primary on :${primary.port}, replica on :${replica.port}, ready in ${round((performance.now() - started) / 1000, 1)} s`);
         const multiHost = `postgres://postgres@127.0.0.1:${primary.port},127.0.0.1:${replica.port}/consent?target_session_attrs=read-write`;
-        const replicated = await h.startService({ ...ctx.serviceEnv, DATABASE_URL: multiHost, DATABASE_READ_URLS: replica.urlFor('consent') });
+        // No rate limit: one token sends every request of a run.
+        const env = { ...ctx.serviceEnv, RATE_LIMIT_MAX: '0' };
+        const replicated = await h.startService({ ...env, DATABASE_URL: multiHost, DATABASE_READ_URLS: replica.urlFor('consent') });
         children.push(replicated);
-        const plain = await h.startService({ ...ctx.serviceEnv, DATABASE_URL: primary.urlFor('consent') });
+        const plain = await h.startService({ ...env, DATABASE_URL: primary.urlFor('consent') });
         children.push(plain);
         const sql = postgres(primary.urlFor('consent'), { max: 1, onnotice: () => {} });
         const write = { authorization: `Bearer ${ctx.tokens.write}`, 'content-type': 'application/json' };
@@ -130,29 +132,38 @@ export function replicaScenarios(h: ReplicaBenchHelpers) {
         // k1. Lag under write load, and what publishing costs writes.
         log('');
         log(`k1. replica lag under consent writes (${config.connections} connections, ${config.durationS} s), sampled every 100 ms`);
-        const lagSamples = { replayMs: [] as number[], bytes: [] as number[], serviceMs: [] as number[] };
-        let sampling = true;
-        const sampler = (async () => {
-          while (sampling) {
-            const [row] = await sql<{ ms: number | null; bytes: string | null }[]>`
-              SELECT (extract(epoch FROM replay_lag) * 1000)::float8 AS ms, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS bytes
-                FROM pg_stat_replication LIMIT 1`;
-            if (row) {
-              lagSamples.replayMs.push(row.ms ?? 0);
-              lagSamples.bytes.push(Number(row.bytes ?? 0));
+        /** Replication lag as PostgreSQL sees it, and the service's, every 100 ms while `during` runs. */
+        async function sampleLag<T>(during: Promise<T>) {
+          const samples = { replayMs: [] as number[], bytes: [] as number[], serviceMs: [] as number[] };
+          let sampling = true;
+          const sampler = (async () => {
+            while (sampling) {
+              const [row] = await sql<{ ms: number | null; bytes: string | null }[]>`
+                SELECT (extract(epoch FROM replay_lag) * 1000)::float8 AS ms, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS bytes
+                  FROM pg_stat_replication LIMIT 1`;
+              if (row) {
+                samples.replayMs.push(row.ms ?? 0);
+                samples.bytes.push(Number(row.bytes ?? 0));
+              }
+              samples.serviceMs.push((await metric(replicated, 'consent_db_replica_lag_seconds{database="replica-1"}')) * 1000);
+              await sleep(100);
             }
-            lagSamples.serviceMs.push((await metric(replicated, 'consent_db_replica_lag_seconds{database="replica-1"}')) * 1000);
-            await sleep(100);
-          }
-        })();
-        const underLoad = await runLoad(writeSpec(replicated, 'writes on replicated'));
-        sampling = false;
-        await sampler;
+          })();
+          const result = await during.finally(() => {
+            sampling = false;
+          });
+          await sampler;
+          const lag = { replayMs: dist(samples.replayMs), walBytes: dist(samples.bytes), serviceMs: dist(samples.serviceMs) };
+          log(`   pg_stat_replication replay_lag: p50 ${lag.replayMs.p50} ms, p99 ${lag.replayMs.p99} ms, max ${lag.replayMs.max} ms (${lag.replayMs.n} samples)`);
+          log(`   WAL not yet replayed: p50 ${fmt(lag.walBytes.p50)} B, p99 ${fmt(lag.walBytes.p99)} B, max ${fmt(lag.walBytes.max)} B`);
+          log(
+            `   the service's lag (how long the primary had settled beyond what the replica published, as last read): ` +
+              `p50 ${lag.serviceMs.p50} ms, p99 ${lag.serviceMs.p99} ms, max ${lag.serviceMs.max} ms`,
+          );
+          return { result, lag };
+        }
+        const { result: underLoad, lag } = await sampleLag(runLoad(writeSpec(replicated, 'writes on replicated')));
         describe('writes, replicated', underLoad);
-        const lag = { replayMs: dist(lagSamples.replayMs), walBytes: dist(lagSamples.bytes), serviceMs: dist(lagSamples.serviceMs) };
-        log(`   pg_stat_replication replay_lag: p50 ${lag.replayMs.p50} ms, p99 ${lag.replayMs.p99} ms, max ${lag.replayMs.max} ms (${lag.replayMs.n} samples)`);
-        log(`   WAL not yet replayed: p50 ${fmt(lag.walBytes.p50)} B, p99 ${fmt(lag.walBytes.p99)} B, max ${fmt(lag.walBytes.max)} B`);
-        log(`   the service's lag (primary settled beyond the replica's published revision): p50 ${lag.serviceMs.p50} ms, p99 ${lag.serviceMs.p99} ms, max ${lag.serviceMs.max} ms`);
         const writeRounds: { replicated: number; plain: number }[] = [];
         const n = Math.max(2, Math.min(config.rounds, 4));
         for (let i = 0; i < n; i++) {
@@ -172,10 +183,10 @@ export function replicaScenarios(h: ReplicaBenchHelpers) {
         log('');
         log(`k2. eligibility reads and consent writes at once on replicated (${config.connections / 2} connections each, ${config.durationS} s)`);
         const before = await readsOf(replicated);
-        const [reads, writes] = await Promise.all([
-          runLoad(readSpec(replicated, 'reads', '', config.connections / 2)),
-          runLoad(writeSpec(replicated, 'writes', config.connections / 2)),
-        ]);
+        const {
+          result: [reads, writes],
+          lag: mixedLag,
+        } = await sampleLag(Promise.all([runLoad(readSpec(replicated, 'reads', '', config.connections / 2)), runLoad(writeSpec(replicated, 'writes', config.connections / 2))]));
         const after = await readsOf(replicated);
         describe('reads', reads);
         describe('writes', writes);
@@ -278,16 +289,17 @@ export function replicaScenarios(h: ReplicaBenchHelpers) {
         await replica.promote();
         const promoted = performance.now();
         const deadline = Date.now() + 30_000;
-        while (!outcomes.some((o) => o.status === 200 && o.start > stopping) && Date.now() < deadline) await sleep(10);
+        // Writes sent once the primary had stopped: those that succeeded did so on the new primary.
+        while (!outcomes.some((o) => o.status === 200 && o.start > stopped) && Date.now() < deadline) await sleep(10);
         writing = false;
         await Promise.all(writers);
-        const firstOk = Math.min(...outcomes.filter((o) => o.status === 200 && o.start > stopping).map((o) => o.end));
+        const firstOk = Math.min(...outcomes.filter((o) => o.status === 200 && o.start > stopped).map((o) => o.end));
         const failover = {
           stopMs: round(stopped - stopping, 0),
           promoteMs: round(promoted - promoting, 0),
           firstWriteAfterPromotionBeganMs: round(firstOk - promoting, 0),
           firstWriteAfterPromotionDoneMs: round(firstOk - promoted, 0),
-          refused: outcomes.filter((o) => o.status !== 200 && o.start > stopping).length,
+          refused: outcomes.filter((o) => o.status !== 200 && o.start > stopped).length,
         };
         log(
           `   primary stopped in ${failover.stopMs} ms; pg_ctl promote took ${failover.promoteMs} ms; first successful write ` +
@@ -325,7 +337,7 @@ export function replicaScenarios(h: ReplicaBenchHelpers) {
             pass: Number.isFinite(firstOk),
           },
         ];
-        return { rows, detail: { lag, writeRounds, writeRatio, share: { sentToReplica, sentToPrimary, share }, steady: steadySummary, readYourWrites: rywSummary, failover } };
+        return { rows, detail: { lag, mixedLag, writeRounds, writeRatio, share: { sentToReplica, sentToPrimary, share }, steady: steadySummary, readYourWrites: rywSummary, failover } };
       } finally {
         for (const child of children) await stopChild(child).catch(() => {});
         await Promise.all([primary.destroy(), replica?.destroy()]);

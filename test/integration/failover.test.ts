@@ -106,8 +106,9 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('failover to a promoted
     await sleep(1_000);
     const outcomes = await load.stop();
 
+    // Writes sent once the primary had stopped: those that succeeded did so on the new primary.
     const writes = outcomes.filter((o) => o.op === 'write');
-    const firstAfter = Math.min(...writes.filter((o) => o.status === 200 && o.start > stopping).map((o) => o.end));
+    const firstAfter = Math.min(...writes.filter((o) => o.status === 200 && o.start > stopped).map((o) => o.end));
     const readsWhileDown = outcomes.filter((o) => o.op === 'read' && o.start > stopped && o.end < promoting);
     console.log(
       `failover: primary stopped in ${ms(stopped - stopping)} ms; promotion took ${ms(promoted - promoting)} ms; ` +
