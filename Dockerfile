@@ -23,6 +23,7 @@ COPY package.json package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
+COPY schema ./schema
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

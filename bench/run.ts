@@ -17,7 +17,9 @@ import { agent, request, streamLines } from './lib/http.js';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { cpuMeter, freePort, memoryOf, sampleRss, startChild, stopChild, waitQuiet, waitReady, type Child } from './lib/proc.js';
 import { seed, type SeedResult } from './lib/seed.js';
+import { proofScenario } from './scenarios/proof.js';
 import { graphqlScenarios } from './scenarios/graphql.js';
+import { protectionScenarios } from './scenarios/protection.js';
 import { replicaScenarios } from './scenarios/replicas.js';
 import { median, percentile, round } from './lib/stats.js';
 
@@ -100,7 +102,7 @@ function checkConfig(): URL {
     throw new Error(`BENCH_PG_URL must point at this machine's loopback (127.0.0.1), not ${url.hostname}`);
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.dbName)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-  for (const s of config.scenarios) if (!'abcdeghijk'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
+  for (const s of config.scenarios) if (!'abcdefghijkp'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
   return url;
 }
 
@@ -155,7 +157,7 @@ interface Context {
   service: Child;
   baseline: Child;
   serviceEnv: NodeJS.ProcessEnv;
-  tokens: { training: string; read: string; write: string };
+  tokens: { training: string; read: string; write: string; admin: string };
   seededUsers: number;
   seededChats: number;
   /** Scenario b's baseline run, reused by c as its reference. */
@@ -250,6 +252,7 @@ async function main() {
       training: await sign('bench-pipeline', 'training:read'),
       read: await sign('bench-frontend-reader', 'consent:read'),
       write: await sign('bench-frontend', 'consent:write'),
+      admin: await sign('bench-admin', 'admin'),
     };
 
     // 2. The service and the baseline.
@@ -264,6 +267,9 @@ async function main() {
       AUTH_AUDIENCE: audience,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // One pipeline token sends tens of thousands of requests a second: the limiter runs (its
+      // cost is in every figure) but never refuses.
+      RATE_LIMIT_MAX: '1000000000',
     };
     delete serviceEnv.AUTH_JWKS_URL;
     const service = await startService(serviceEnv, null);
@@ -356,7 +362,7 @@ async function main() {
     // 4. Scenarios. Reads first, then the write scenario (it appends to the log).
     const results: Record<string, unknown> = {};
     const summary: SummaryRow[] = [];
-    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'k', 'c'].filter((s) => config.scenarios.has(s));
+    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'p', 'k', 'c', 'f'].filter((s) => config.scenarios.has(s));
     const noise: Record<string, { busyCores: number; waitedS: number }> = {};
     for (const s of order) {
       log('');
@@ -607,6 +613,11 @@ const roundsNote = (all: Round[], pick: (r: Round) => number) =>
   all.length > 1 ? `; rounds ${all.map((r) => fmt(pick(r), 2)).join(', ')}` : '';
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
+  async f(ctx) {
+    log('f. Merkle log: checkpoints and proofs at 10,000 and 1,000,000 events (bench/scenarios/proof.ts)');
+    const detail = await proofScenario({ port: ctx.service.port, dbUrl: String(ctx.serviceEnv.DATABASE_URL), adminToken: ctx.tokens.admin, log });
+    return { detail, rows: [] };
+  },
   async a(ctx) {
     log(`a. single eligibility: GET /v1/chats/{chatId}/training-eligibility (training:read JWT), ${fmt(ctx.seededChats)} distinct chatIds, shuffled`);
     log('   vs baseline GET /chats/:id (one PK SELECT on chats, no auth)');
@@ -871,6 +882,8 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
 
 // GraphQL beside REST (bench/scenarios/graphql.ts).
 Object.assign(SCENARIOS, graphqlScenarios({ log, userId, chatId, denies, config }));
+// What the protection plugins cost the hot reads (bench/scenarios/protection.ts).
+Object.assign(SCENARIOS, protectionScenarios({ log, userId, chatId, config, startService: (env) => startService(env, null), stopChild }));
 // Read replicas and failover, on clusters of their own (bench/scenarios/replicas.ts); not in the default set: BENCH_SCENARIOS=k.
 Object.assign(SCENARIOS, replicaScenarios({ log, userId, chatId, denies, config, startService: (env) => startService(env, null) }));
 

@@ -27,6 +27,14 @@ import { chatRoutes } from './http/routes/chats.js';
 import { eligibilityRoutes } from './http/routes/eligibility.js';
 import { infraRoutes } from './http/routes/infra.js';
 import { policyRoutes } from './http/routes/policies.js';
+import { privacyRoutes } from './http/routes/privacy.js';
+import { proofRoutes } from './http/routes/proofs.js';
+import { retentionRoutes } from './http/routes/retention.js';
+import { ErasureService } from './services/erasure.js';
+import { UserProofService } from './services/user-proof.js';
+import { Checkpoints } from './proof/checkpoints.js';
+import { MerkleLog } from './proof/merkle-log.js';
+import { loadSigner } from './proof/signing-keys.js';
 import { userRoutes } from './http/routes/users.js';
 import { ChatService } from './services/chats.js';
 import { ConsentService } from './services/consent.js';
@@ -34,7 +42,7 @@ import { EligibilityService } from './services/eligibility.js';
 import { PolicyCache } from './services/facts.js';
 import { PolicyService } from './services/policies.js';
 import { pruneIdempotencyKeys } from './services/write.js';
-import { Telemetry, timedWrites } from './telemetry.js';
+import { observeDecisions, Telemetry, timedWrites } from './telemetry.js';
 
 export const API_VERSION = '1.0.0';
 const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
@@ -75,6 +83,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
   });
 
+  // Before the database: a bad SIGNING_KEYS_FILE stops the start with nothing opened.
+  const signer = await loadSigner({ file: config.proof.signingKeysFile, dataDir: config.dataDir, issuer: config.auth.audience });
   let db = options.db;
   const ownsDb = db === undefined;
   if (db === undefined) {
@@ -95,6 +105,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       `DEVELOPMENT KEYS IN USE: no AUTH_JWKS_URL or AUTH_JWKS_FILE is set, so tokens are verified with a key made in ${config.dataDir}. ` +
         'Anyone who can read that directory can mint tokens. Mint one with `npm run token -- --sub alice --scope consent:self`. ' +
         'Configure real keys before serving real users.',
+    );
+  }
+
+  if (signer.development) {
+    app.log.warn(
+      `DEVELOPMENT SIGNING KEYS IN USE: no SIGNING_KEYS_FILE is set, so receipts and checkpoints are signed with a key made in ${config.dataDir}. ` +
+        'Configure SIGNING_KEYS_FILE before anyone relies on a signature.',
     );
   }
 
@@ -154,8 +171,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const policies = new PolicyCache(database);
   const consent = new ConsentService(database, policies, settled, reads);
   const audit = new AuditFeed(database, settled, reads);
+  const checkpoints = new Checkpoints(database, new MerkleLog(database), settled, signer);
+
   const chats = new ChatService(database, settled, reads);
-  const eligibility = new EligibilityService(database, policies, settled, reads);
+  const eligibility = observeDecisions(new EligibilityService(database, policies, settled, reads), telemetry);
   const policyService = new PolicyService(database, policies, settled, reads);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
@@ -185,17 +204,30 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
     });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
-    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, reads });
+    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, signer, reads });
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: policyService });
     await zapi.register(chatRoutes, { chats });
-    await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
+    await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs, signer });
     await zapi.register(auditRoutes, { audit });
+    await zapi.register(proofRoutes, { checkpoints, reads });
+    await zapi.register(privacyRoutes, {
+      // An export reads everything about a user together, on the primary: replicas may each be at another revision.
+      proofs: new UserProofService(database, new ConsentService(database, policies, settled), new ChatService(database, settled), new AuditFeed(database, settled), checkpoints, policies, signer),
+      erasure: new ErasureService(database, settled, signer),
+      reads,
+    });
+    await zapi.register(retentionRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
   });
 
   const prune = () => pruneIdempotencyKeys(database, Date.now()).catch((err) => app.log.warn({ err }, 'pruning idempotency keys failed'));
   const timer = setInterval(prune, PRUNE_EVERY_MS).unref();
   app.addHook('onReady', async () => void prune());
   app.addHook('onClose', async () => clearInterval(timer));
+  let stopCheckpoints = () => {};
+  app.addHook('onReady', async () => {
+    stopCheckpoints = checkpoints.schedule(config.proof.checkpointIntervalS, (err) => app.log.warn({ err }, 'making a checkpoint failed'));
+  });
+  app.addHook('onClose', async () => stopCheckpoints());
   return app;
 }

@@ -20,7 +20,7 @@ const envSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
-  DATABASE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  DATABASE_MAX_QUEUE: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
   DATABASE_READ_URLS: z
     .string()
     .refine((v) => v.split(',').every((u) => isPostgresUrl(u.trim())), {
@@ -33,8 +33,9 @@ const envSchema = z.object({
   MIN_REVISION_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   STREAM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(6 * 3_600_000),
-  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).max(1_000_000_000).default(50_000),
+  SECURITY_HEADERS: z.enum(['on', 'off']).default('on'),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
   CORS_ORIGINS: z
     .string()
@@ -48,6 +49,9 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('consent-service-dev'),
   AUTH_AUDIENCE: z.string().min(1).default('consent-service'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SIGNING_KEYS_FILE: z.string().min(1).optional(),
+  /** 0: no scheduled checkpoints (only on demand). */
+  CHECKPOINT_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
@@ -70,6 +74,12 @@ export interface Config {
     readonly audience: string;
   };
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly proof: {
+    /** Private JWKS whose first key signs receipts and checkpoints; null: development keys in `dataDir`. */
+    readonly signingKeysFile: string | null;
+    /** Seconds between scheduled checkpoints (made only when the log grew); 0 for none. */
+    readonly checkpointIntervalS: number;
+  };
   readonly http: {
     /** A request not answered by then gets 503 UNAVAILABLE. */
     readonly requestTimeoutMs: number;
@@ -81,8 +91,10 @@ export interface Config {
     readonly corsOrigins: readonly string[];
     /** Load shedding: new requests get 503 while the event loop lags this much (0: never) ... */
     readonly maxEventLoopDelayMs: number;
-    /** ... or while this many statements and transactions wait on the database. */
+    /** ... or while more than this many statements and transactions wait on the database (0: never). */
     readonly maxDatabaseQueue: number;
+    /** Security headers (helmet); off when a proxy in front sets them. */
+    readonly securityHeaders: boolean;
   };
   readonly graphql: {
     /** Nesting of a query's fields. */
@@ -161,13 +173,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
     }),
     logLevel: e.LOG_LEVEL,
+    proof: Object.freeze({
+      signingKeysFile: e.SIGNING_KEYS_FILE ? resolve(e.SIGNING_KEYS_FILE) : null,
+      checkpointIntervalS: e.CHECKPOINT_INTERVAL_S,
+    }),
     http: Object.freeze({
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       streamTimeoutMs: e.STREAM_TIMEOUT_MS,
       rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
       corsOrigins: Object.freeze(e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',').map((o) => o.trim()) : []),
-      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      // The embedded database runs on the event loop: its own work would read as lag and shed itself.
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS ?? (database.kind === 'postgres' ? 1_000 : 0),
       maxDatabaseQueue: e.DATABASE_MAX_QUEUE,
+      securityHeaders: e.SECURITY_HEADERS === 'on',
     }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

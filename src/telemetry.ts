@@ -38,6 +38,11 @@ export class Telemetry {
     registers: [this.registry],
   });
   private readonly decisionChildren = new Map<string, { inc(v?: number): void }>();
+  private readonly streamed = new Counter({
+    name: 'consent_eligible_chats_streamed_total',
+    help: 'Chats sent by eligible-chats streams (every one eligible at its stream\'s point).',
+    registers: [this.registry],
+  });
   private readonly writeSeconds = new Histogram({
     name: 'consent_audit_append_duration_seconds',
     help: 'Time from BEGIN to COMMIT (or to failure) of a write transaction: the change and the audit events appended with it.',
@@ -265,6 +270,10 @@ export class Telemetry {
     this.decision(reason).inc();
   }
 
+  countStreamed(n: number): void {
+    this.streamed.inc(n);
+  }
+
   private decision(reason: string) {
     let child = this.decisionChildren.get(reason);
     if (child === undefined) this.decisionChildren.set(reason, (child = this.decisions.labels(reason)));
@@ -303,4 +312,41 @@ export function timedWrites(db: Database, telemetry: Telemetry): Database {
       }
     },
   };
+}
+
+/** What eligibility answers: the service's methods, as `observeDecisions` wraps them. */
+interface DecidingService {
+  single(...args: never[]): Promise<{ reason: Decision['reason'] }>;
+  batch(...args: never[]): Promise<{ results: readonly { reason: Decision['reason'] }[] }>;
+  eligibleChats(...args: never[]): AsyncGenerator<readonly unknown[], void, undefined>;
+}
+
+/**
+ * Counts every decision the service answers by reason (single and batch, through either door),
+ * and every chat a stream sends, without the service knowing of metrics.
+ */
+export function observeDecisions<S extends DecidingService>(service: S, telemetry: Telemetry): S {
+  const single = service.single.bind(service);
+  const batch = service.batch.bind(service);
+  const stream = service.eligibleChats.bind(service);
+  return Object.assign(service, {
+    async single(...args: never[]) {
+      const d = await single(...args);
+      telemetry.countDecision(d.reason);
+      return d;
+    },
+    async batch(...args: never[]) {
+      const b = await batch(...args);
+      const tally = new Map<Decision['reason'], number>();
+      for (const r of b.results) tally.set(r.reason, (tally.get(r.reason) ?? 0) + 1);
+      telemetry.countDecisions(tally);
+      return b;
+    },
+    async *eligibleChats(...args: never[]) {
+      for await (const page of stream(...args)) {
+        telemetry.countStreamed(page.length);
+        yield page;
+      }
+    },
+  });
 }

@@ -100,9 +100,13 @@ export class ChainAppender {
       built.map((e) => e.prevHash),
       built.map((e) => e.hash),
     ];
-    const insert = `INSERT INTO audit_events (revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind, occurred_at, request_id, prev_hash, hash)
-      SELECT r::bigint, e, t, $8, c, d::jsonb, $9, $10, $11::timestamptz, $12, p, h
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(r, e, t, c, d, p, h)`;
+    // The log takes what is not personal; the rest goes where erasure can delete it (docs/decisions/0020).
+    const insert = `INSERT INTO audit_events (revision, event_id, type, actor_kind, occurred_at, prev_hash, hash)
+      SELECT r::bigint, e, t, $10, $11::timestamptz, p, h
+        FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[]) AS x(r, e, t, p, h)),
+      personal AS (INSERT INTO audit_event_personal (revision, user_id, chat_id, data, actor_sub, request_id)
+      SELECT r::bigint, $8, c, d::jsonb, $9, $12
+        FROM unnest($1::text[], $4::text[], $5::text[]) AS x(r, c, d)`;
     const params = [...columns, this.userId, this.ctx.actor.sub, this.ctx.actor.kind, occurredAt, this.ctx.requestId, last.hash, last.revision];
     if (this.userId === null) {
       this.tx.defer(

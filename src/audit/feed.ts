@@ -2,45 +2,55 @@ import type { Database } from '../db/client.js';
 import { CAP, NOW, readAtPoint, RevisionNotReached, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { badRequest, notFound } from '../errors.js';
-import type { AuditEvent } from './hash.js';
+import type { LoggedEvent } from './hash.js';
 
 interface EventRow {
   revision: string;
   event_id: string;
   type: string;
+  /** Null when the event's personal part was erased. */
   user_id: string | null;
   chat_id: string | null;
-  data: Record<string, unknown>;
-  actor_sub: string;
+  data: Record<string, unknown> | null;
+  actor_sub: string | null;
   actor_kind: 'user' | 'service';
   occurred_at: Date;
-  request_id: string;
+  request_id: string | null;
   prev_hash: string;
   hash: string;
+  redacted: boolean;
 }
 
-/** The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them. */
-export function toAuditEvent(r: EventRow): AuditEvent {
+/**
+ * The event exactly as it was hashed: `chatId` only on chat events, keys as the API returns them.
+ * An event whose personal part was erased comes back redacted, with its hash as it was.
+ */
+export function toAuditEvent(r: EventRow): LoggedEvent {
+  if (r.redacted) {
+    return { revision: r.revision, eventId: r.event_id, type: r.type, redacted: true, occurredAt: r.occurred_at.toISOString(), prevHash: r.prev_hash, hash: r.hash };
+  }
   return {
     revision: r.revision,
     eventId: r.event_id,
     type: r.type,
     userId: r.user_id,
     ...(r.chat_id !== null ? { chatId: r.chat_id } : {}),
-    data: r.data,
-    actor: { sub: r.actor_sub, kind: r.actor_kind },
+    data: r.data!,
+    actor: { sub: r.actor_sub!, kind: r.actor_kind },
     occurredAt: r.occurred_at.toISOString(),
-    requestId: r.request_id,
+    requestId: r.request_id!,
     prevHash: r.prev_hash,
     hash: r.hash,
   };
 }
 
-const columns = `revision::text AS revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind,
-  occurred_at, request_id, prev_hash, hash`;
+/** An event and its personal part, when it was not erased: `FROM ${EVENTS}` with `a` the log and `p` the personal part. */
+export const EVENT_COLUMNS = `a.revision::text AS revision, a.event_id, a.type, p.user_id, p.chat_id, p.data, p.actor_sub, a.actor_kind,
+  a.occurred_at, p.request_id, a.prev_hash, a.hash, p.revision IS NULL AS redacted`;
+export const EVENTS = 'audit_events a LEFT JOIN audit_event_personal p ON p.revision = a.revision';
 
 export interface Page {
-  items: AuditEvent[];
+  items: LoggedEvent[];
   nextCursor: string | null;
 }
 
@@ -62,12 +72,16 @@ export class AuditFeed {
    * counting no further than `max + 1`: how far behind a live consumer is, at bounded cost.
    */
   async countBetween(after: string, through: string, types: readonly string[] | null, userId: string | null, max: number): Promise<number> {
+    // A user's events are found by its personal rows; the log itself names no user.
     const rows = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_events
-         WHERE revision > $1::bigint AND revision <= $2::bigint AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-           AND ($4::text IS NULL OR user_id = $4::text)
-         LIMIT $5) e`,
-      [after, through, types, userId, max + 1],
+      userId === null
+        ? `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_events
+             WHERE revision > $1::bigint AND revision <= $2::bigint AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+             LIMIT $4) e`
+        : `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+             WHERE p.user_id = $5 AND p.revision > $1::bigint AND p.revision <= $2::bigint AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+             LIMIT $4) e`,
+      userId === null ? [after, through, types, max + 1] : [after, through, types, max + 1, userId],
     );
     return rows[0].n;
   }
@@ -79,8 +93,8 @@ export class AuditFeed {
 
   private async forUserOn(src: ReadSource, userId: string, after: string, limit: number, now: number, request: PointRequest): Promise<Page> {
     const { rows: result } = await readAtPoint<EventRow>(src.db, src.settled, request, now, (cap) => ({
-      text: `SELECT ${columns} FROM audit_events
-              WHERE user_id = $1 AND revision <= ${CAP} AND revision > $3::bigint ORDER BY audit_events.revision LIMIT $4`,
+      text: `SELECT ${EVENT_COLUMNS} FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+              WHERE p.user_id = $1 AND p.revision <= ${CAP} AND p.revision > $3::bigint ORDER BY p.revision LIMIT $4`,
       params: [userId, cap.revision, after, limit],
     }));
     if (result.length === 0) {
@@ -117,16 +131,16 @@ export class AuditFeed {
     const { rows: result, point } = await readAtPoint<EventRow>(src.db, src.settled, request, now, (cap) =>
       userId === null
         ? {
-            text: `SELECT ${columns} FROM audit_events
-              WHERE revision > $1::bigint AND revision <= ${CAP} AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-              ORDER BY audit_events.revision LIMIT $4`,
+            text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
+              WHERE a.revision > $1::bigint AND a.revision <= ${CAP} AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+              ORDER BY a.revision LIMIT $4`,
             params: [after, cap.revision, types, limit],
           }
         : {
             // One user's events, for a live subscription to that user: the same rule, on the user's index.
-            text: `SELECT ${columns} FROM audit_events
-              WHERE user_id = $5 AND revision > $1::bigint AND revision <= ${CAP} AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-              ORDER BY audit_events.revision LIMIT $4`,
+            text: `SELECT ${EVENT_COLUMNS} FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+              WHERE p.user_id = $5 AND p.revision > $1::bigint AND p.revision <= ${CAP} AND ($3::text[] IS NULL OR a.type = ANY($3::text[]))
+              ORDER BY p.revision LIMIT $4`,
             params: [after, cap.revision, types, limit, userId],
           },
     );

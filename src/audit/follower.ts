@@ -1,5 +1,5 @@
 import type { AuditFeed } from './feed.js';
-import type { AuditEvent } from './hash.js';
+import type { LoggedEvent } from './hash.js';
 import type { ChangeSignal, Wakeable } from './change-signal.js';
 import type { SettledRevisions } from '../db/point.js';
 
@@ -33,8 +33,8 @@ export interface FollowOptions {
  * holds in memory is at most a page; meanwhile it counts how far behind the consumer is and,
  * past MAX_EVENTS_BEHIND, ends with `FollowerBehind` instead of reading on.
  */
-export class AuditFollower implements AsyncIterableIterator<AuditEvent>, Wakeable {
-  private buffer: AuditEvent[] = [];
+export class AuditFollower implements AsyncIterableIterator<LoggedEvent>, Wakeable {
+  private buffer: LoggedEvent[] = [];
   /** Where the next page is read from: every event at or below it was read. */
   private cursor: string;
   /** The last event handed to the consumer (or the start). */
@@ -81,7 +81,7 @@ export class AuditFollower implements AsyncIterableIterator<AuditEvent>, Wakeabl
     return this;
   }
 
-  async next(): Promise<IteratorResult<AuditEvent>> {
+  async next(): Promise<IteratorResult<LoggedEvent>> {
     for (;;) {
       if (this.failure !== null) {
         const failure = this.failure;
@@ -114,12 +114,12 @@ export class AuditFollower implements AsyncIterableIterator<AuditEvent>, Wakeabl
     }
   }
 
-  async return(): Promise<IteratorResult<AuditEvent>> {
+  async return(): Promise<IteratorResult<LoggedEvent>> {
     this.end();
     return { value: undefined, done: true };
   }
 
-  async throw(err: unknown): Promise<IteratorResult<AuditEvent>> {
+  async throw(err: unknown): Promise<IteratorResult<LoggedEvent>> {
     this.end();
     throw err;
   }

@@ -135,6 +135,15 @@ export class ReadRouter {
     }
   }
 
+  /**
+   * For reads only the primary answers (proofs, checkpoints, exports): a minRevision beyond the
+   * newest revision is refused there as elsewhere (400); any other is reached by then, since a
+   * revision a write returned has committed on the primary.
+   */
+  async reachOnPrimary(request: PointRequest): Promise<void> {
+    if (request.kind === 'now' && request.minRevision !== undefined) await reachRevision(this.primary.settled, request.minRevision, request.where);
+  }
+
   /** The replicas a read may go to now, starting with the next one in turn. */
   private usable(): Replica[] {
     const n = this.replicas.length;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  customType,
   boolean,
   check,
   index,
@@ -22,30 +23,76 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date',
  */
 export const revisionSeq = pgSequence('revision_seq', { startWith: 1, increment: 1 });
 
-/** The append-only, hash-chained audit log. UPDATE, DELETE and TRUNCATE are refused by triggers. */
+/**
+ * The append-only, hash-chained audit log. UPDATE, DELETE and TRUNCATE are refused by triggers.
+ * It holds nothing personal: who and what each event is about is in `audit_event_personal`.
+ */
 export const auditEvents = pgTable(
   'audit_events',
   {
     revision: bigint('revision', { mode: 'bigint' }).primaryKey(),
     eventId: text('event_id').notNull(),
     type: text('type').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    occurredAt: ts('occurred_at').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('audit_events_event_id_key').on(t.eventId), index('audit_events_type_idx').on(t.type, t.revision)],
+);
+
+/**
+ * The personal part of each audit event: who it is about, the chat, what was recorded and who
+ * acted. Kept apart from the append-only log so that erasing a user can delete it; the event's
+ * hash, in the log, still covers it, so an altered row no longer verifies (docs/decisions/0020).
+ */
+export const auditEventPersonal = pgTable(
+  'audit_event_personal',
+  {
+    revision: bigint('revision', { mode: 'bigint' }).primaryKey(),
     userId: text('user_id'),
     chatId: text('chat_id'),
     data: jsonb('data').notNull(),
     actorSub: text('actor_sub').notNull(),
-    actorKind: text('actor_kind').notNull(),
-    occurredAt: ts('occurred_at').notNull(),
     requestId: text('request_id').notNull(),
-    prevHash: text('prev_hash').notNull(),
-    hash: text('hash').notNull(),
   },
-  (t) => [
-    uniqueIndex('audit_events_event_id_key').on(t.eventId),
-    index('audit_events_user_idx').on(t.userId, t.revision),
-    index('audit_events_user_terms_idx').on(t.userId, t.revision).where(sql`type = 'terms.accepted'`),
-    index('audit_events_type_idx').on(t.type, t.revision),
-  ],
+  (t) => [index('audit_event_personal_user_idx').on(t.userId, t.revision)],
 );
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * The Merkle tree over the log, as tiles (docs/decisions/0021): the tile at (level, idx) holds up to
+ * 256 consecutive hashes of tree level 8 * level, 32 bytes each, the last tile of a level growing
+ * as the log does. Level-0 tiles hold leaf hashes and the revision of their first leaf.
+ */
+export const merkleTiles = pgTable(
+  'merkle_tiles',
+  {
+    level: integer('level').notNull(),
+    idx: bigint('idx', { mode: 'bigint' }).notNull(),
+    firstRevision: bigint('first_revision', { mode: 'bigint' }),
+    hashes: bytea('hashes').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] }), index('merkle_tiles_first_revision_idx').on(t.firstRevision)],
+);
+
+/** How far the tree has grown: its size and the revision of its last leaf. One row. */
+export const merkleTree = pgTable('merkle_tree', {
+  id: integer('id').primaryKey(),
+  size: bigint('size', { mode: 'bigint' }).notNull(),
+  lastRevision: bigint('last_revision', { mode: 'bigint' }).notNull(),
+});
+
+/** Signed checkpoints of the tree, append-only like the log. */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  treeSize: bigint('tree_size', { mode: 'bigint' }).primaryKey(),
+  rootHash: text('root_hash').notNull(),
+  lastRevision: bigint('last_revision', { mode: 'bigint' }).notNull(),
+  createdAt: ts('created_at').notNull(),
+  previousRootHash: text('previous_root_hash'),
+  jws: text('jws').notNull(),
+});
 
 /** One row per user: existence and the head of the user's hash chain. */
 export const users = pgTable('users', {
@@ -155,6 +202,12 @@ export const idempotencyKeys = pgTable(
     headers: jsonb('headers').notNull(),
     body: text('body'),
     createdAt: ts('created_at').notNull(),
+    /** The user the write was about, so that erasing the user deletes its stored responses. */
+    userId: text('user_id'),
   },
-  (t) => [primaryKey({ columns: [t.sub, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.sub, t.key] }),
+    index('idempotency_keys_created_idx').on(t.createdAt),
+    index('idempotency_keys_user_idx').on(t.userId).where(sql`user_id IS NOT NULL`),
+  ],
 );

@@ -20,7 +20,7 @@ export async function generateResolverTypes(sdl = loadSchemaSdl()): Promise<stri
         Chat: '../services/chats.js#ChatView',
         EligibilityDecision: '../services/eligibility.js#DecisionView',
         Policy: '../services/policies.js#PolicyView',
-        AuditEvent: '../audit/hash.js#AuditEvent as LoggedAuditEvent',
+        AuditEvent: '../audit/hash.js#LoggedEvent',
       },
     },
     HEADER,

@@ -10,7 +10,7 @@ import type { ConsentRead } from "./views.js";
 import type { ChatView } from "../services/chats.js";
 import type { DecisionView } from "../services/eligibility.js";
 import type { PolicyView } from "../services/policies.js";
-import type { AuditEvent as LoggedAuditEvent } from "../audit/hash.js";
+import type { LoggedEvent } from "../audit/hash.js";
 import type { MercuriusContext } from "mercurius";
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -645,7 +645,10 @@ export type PolicyRetention = {
   violationDays: Scalars["Int"];
 };
 
-/** An entry of the append-only, hash-chained audit log. */
+/**
+ * An entry of the append-only, hash-chained audit log. An event of an erased user is redacted: its
+ * user, chat, data, actor and request are gone (null), its place in the chain and its hash stay.
+ */
 export type AuditEvent = {
   __typename?: "AuditEvent";
   /** Its position in the global log. */
@@ -658,18 +661,20 @@ export type AuditEvent = {
   userId?: Maybe<Scalars["ID"]>;
   /** The chat it is about; null when none (the hashed event then has no chatId key). */
   chatId?: Maybe<Scalars["ID"]>;
-  /** What was recorded. */
-  data: Scalars["JSON"];
-  /** Who wrote it. */
-  actor: Actor;
+  /** What was recorded (null once redacted). */
+  data?: Maybe<Scalars["JSON"]>;
+  /** Who wrote it (null once redacted). */
+  actor?: Maybe<Actor>;
   /** When it was recorded. */
   occurredAt: Scalars["DateTime"];
-  /** The request that wrote it. */
-  requestId: Scalars["String"];
+  /** The request that wrote it (null once redacted). */
+  requestId?: Maybe<Scalars["String"]>;
   /** The hash of the previous event of the same chain (64 zeros for the first). */
   prevHash: Scalars["String"];
-  /** Lowercase hex SHA-256 of the RFC 8785 JSON of the event without `hash`. */
+  /** Lowercase hex SHA-256 of the RFC 8785 JSON of the event without `hash` (for a redacted event, as it was before). */
   hash: Scalars["String"];
+  /** True when the event's user was erased; null otherwise. */
+  redacted?: Maybe<Scalars["Boolean"]>;
 };
 
 /** Who wrote an audit event. */
@@ -876,7 +881,7 @@ export type ResolversTypes = {
   >;
   Policy: ResolverTypeWrapper<PolicyView>;
   PolicyRetention: ResolverTypeWrapper<PolicyRetention>;
-  AuditEvent: ResolverTypeWrapper<LoggedAuditEvent>;
+  AuditEvent: ResolverTypeWrapper<LoggedEvent>;
   Actor: ResolverTypeWrapper<Actor>;
   AuditEventPage: ResolverTypeWrapper<
     Omit<AuditEventPage, "items"> & {
@@ -916,7 +921,7 @@ export type ResolversParentTypes = {
   };
   Policy: PolicyView;
   PolicyRetention: PolicyRetention;
-  AuditEvent: LoggedAuditEvent;
+  AuditEvent: LoggedEvent;
   Actor: Actor;
   AuditEventPage: Omit<AuditEventPage, "items"> & {
     items: Array<ResolversParentTypes["AuditEvent"]>;
@@ -1380,12 +1385,21 @@ export type AuditEventResolvers<
   type?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   userId?: Resolver<Maybe<ResolversTypes["ID"]>, ParentType, ContextType>;
   chatId?: Resolver<Maybe<ResolversTypes["ID"]>, ParentType, ContextType>;
-  data?: Resolver<ResolversTypes["JSON"], ParentType, ContextType>;
-  actor?: Resolver<ResolversTypes["Actor"], ParentType, ContextType>;
+  data?: Resolver<Maybe<ResolversTypes["JSON"]>, ParentType, ContextType>;
+  actor?: Resolver<Maybe<ResolversTypes["Actor"]>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes["DateTime"], ParentType, ContextType>;
-  requestId?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  requestId?: Resolver<
+    Maybe<ResolversTypes["String"]>,
+    ParentType,
+    ContextType
+  >;
   prevHash?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   hash?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  redacted?: Resolver<
+    Maybe<ResolversTypes["Boolean"]>,
+    ParentType,
+    ContextType
+  >;
   isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -1748,12 +1762,23 @@ export interface Loaders<
     type?: LoaderResolver<Scalars["String"], AuditEvent, {}, TContext>;
     userId?: LoaderResolver<Maybe<Scalars["ID"]>, AuditEvent, {}, TContext>;
     chatId?: LoaderResolver<Maybe<Scalars["ID"]>, AuditEvent, {}, TContext>;
-    data?: LoaderResolver<Scalars["JSON"], AuditEvent, {}, TContext>;
-    actor?: LoaderResolver<Actor, AuditEvent, {}, TContext>;
+    data?: LoaderResolver<Maybe<Scalars["JSON"]>, AuditEvent, {}, TContext>;
+    actor?: LoaderResolver<Maybe<Actor>, AuditEvent, {}, TContext>;
     occurredAt?: LoaderResolver<Scalars["DateTime"], AuditEvent, {}, TContext>;
-    requestId?: LoaderResolver<Scalars["String"], AuditEvent, {}, TContext>;
+    requestId?: LoaderResolver<
+      Maybe<Scalars["String"]>,
+      AuditEvent,
+      {},
+      TContext
+    >;
     prevHash?: LoaderResolver<Scalars["String"], AuditEvent, {}, TContext>;
     hash?: LoaderResolver<Scalars["String"], AuditEvent, {}, TContext>;
+    redacted?: LoaderResolver<
+      Maybe<Scalars["Boolean"]>,
+      AuditEvent,
+      {},
+      TContext
+    >;
   };
 
   Actor?: {

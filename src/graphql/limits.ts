@@ -140,3 +140,43 @@ export function complexityRule(limits: QueryLimits, costly: CostlyFields): Valid
     },
   });
 }
+
+/**
+ * How deeply a query document nests its braces, brackets and parentheses (strings and comments
+ * skipped), found in one pass before the document is parsed: graphql-js parses and validates by
+ * recursion, and a document nested thousands deep would run it out of stack. No useful query
+ * comes near the bound; the depth and cost rules above judge the rest.
+ */
+export const MAX_DOCUMENT_NESTING = 100;
+
+export function documentNesting(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 0x23 /* # */) {
+      while (i < source.length && source.charCodeAt(i) !== 0x0a) i++;
+    } else if (c === 0x22 /* " */) {
+      if (source.startsWith('"""', i)) {
+        const end = source.indexOf('"""', i + 3);
+        i = end === -1 ? source.length : end + 2;
+      } else {
+        for (i++; i < source.length && source.charCodeAt(i) !== 0x22; i++) if (source.charCodeAt(i) === 0x5c) i++;
+      }
+    } else if (c === 0x7b || c === 0x5b || c === 0x28 /* { [ ( */) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d || c === 0x29 /* } ] ) */) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** Refuses a document nested too deeply to parse safely, with QUERY_TOO_COMPLEX. */
+export function requireParsableNesting(source: unknown): void {
+  if (typeof source !== 'string') return;
+  const nesting = documentNesting(source);
+  if (nesting > MAX_DOCUMENT_NESTING) {
+    throw tooComplex(`the query nests ${nesting} levels of braces, brackets and parentheses; at most ${MAX_DOCUMENT_NESTING} are allowed`, undefined);
+  }
+}

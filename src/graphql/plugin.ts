@@ -10,7 +10,7 @@ import type { Telemetry } from '../telemetry.js';
 import { BATCH_BODY_LIMIT } from '../http/routes/eligibility.js';
 import { connectionAuthenticator } from './connection.js';
 import { formatErrors } from './errors.js';
-import { complexityRule } from './limits.js';
+import { complexityRule, requireParsableNesting } from './limits.js';
 import { LiveAudit } from './live.js';
 import { mutationResolvers } from './mutations.js';
 import { loaders, userResolvers } from './nested.js';
@@ -52,6 +52,17 @@ function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
     );
   };
 }
+
+/** A document nested too deeply to parse safely is refused before mercurius parses it. */
+const refuseDeepDocuments: preHandlerHookHandler = (request, _reply, done) => {
+  try {
+    const source = (request.body as { query?: unknown } | undefined)?.query ?? (request.query as { query?: unknown } | undefined)?.query;
+    requireParsableNesting(source);
+    done();
+  } catch (err) {
+    done(err as Error);
+  }
+};
 
 export interface GraphqlOptions {
   config: Config;
@@ -113,7 +124,7 @@ export const graphqlPlugin = fp(
       ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
       subscription: { onConnect: connectionAuthenticator(verifier) as never },
       // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
-      additionalRouteOptions: { preHandler: authenticate(verifier), bodyLimit: BATCH_BODY_LIMIT },
+      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments], bodyLimit: BATCH_BODY_LIMIT },
     });
   },
   { name: 'graphql', dependencies: ['auth', 'errors'] },

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { MercuriusContext } from 'mercurius';
-import type { AuditEvent } from '../audit/hash.js';
+import type { LoggedEvent } from '../audit/hash.js';
 import { requestTime } from '../http/context.js';
 import { requireUser } from '../http/plugins/auth.js';
 import { AuditQuery, UserParams } from '../http/schemas.js';
@@ -65,7 +65,7 @@ export function subscriptionResolvers(s: GraphqlServices): SubscriptionResolvers
           const follower = await s.live.follow({ after: after ?? null, types: typeList(args.types), userId: null });
           return mapped(follower, ctx.app.log, (event) => event);
         }),
-      resolve: (event: AuditEvent) => event,
+      resolve: (event: LoggedEvent) => event,
     },
 
     trainingConsentChanged: {

@@ -188,15 +188,26 @@ export const DecisionOut = named(
   'EligibilityDecision',
 );
 
+const ReceiptOut = z
+  .string()
+  .describe('Compact JWS (EdDSA) over { iss, iat, asOf, revision, count, resultsSha256 }: proof of what was answered; present with receipt=true');
+
+export const SingleEligibilityQuery = PointQuery.extend({
+  receipt: z.enum(['true', 'false']).optional().describe('true: add a signed decision receipt'),
+});
+
+export const DecisionWithReceiptOut = DecisionOut.extend({ receipt: ReceiptOut.optional() });
+
 export const BatchIn = z.strictObject({
   chatIds: z.array(Id).min(1).max(10_000),
   asOf: Timestamp.optional(),
   atRevision: Revision.optional(),
   minRevision: MinRevision,
+  receipt: z.boolean().optional().describe('true: add a signed decision receipt'),
 });
 
 export const BatchOut = named(
-  z.object({ asOf: OutTimestamp, revision: Revision, results: z.array(DecisionOut) }),
+  z.object({ asOf: OutTimestamp, revision: Revision, results: z.array(DecisionOut), receipt: ReceiptOut.optional() }),
   'EligibilityBatch',
 );
 
@@ -222,8 +233,24 @@ export const AuditEventOut = named(
   'AuditEvent',
 );
 
+export const RedactedAuditEventOut = named(
+  z.object({
+    revision: Revision,
+    eventId: z.string(),
+    type: z.string(),
+    redacted: z.literal(true),
+    occurredAt: OutTimestamp,
+    prevHash: z.string(),
+    hash: z.string().describe('The hash of the event as it was before its user was erased: a verifier takes it as given'),
+  }),
+  'RedactedAuditEvent',
+  'An event of an erased user: its personal part is gone, its place in the chain and the log stays',
+);
+
+export const LoggedEventOut = z.union([AuditEventOut, RedactedAuditEventOut]);
+
 export const AuditPageOut = named(
-  z.object({ items: z.array(AuditEventOut), nextCursor: Revision.nullable() }),
+  z.object({ items: z.array(LoggedEventOut), nextCursor: Revision.nullable() }),
   'AuditEventPage',
 );
 
@@ -250,3 +277,101 @@ export const Problem = named(
   'Problem',
   'RFC 9457 problem details',
 );
+
+export const CheckpointOut = named(
+  z.object({
+    treeSize: z.number().int(),
+    rootHash: z.string().describe('Lowercase hex'),
+    lastRevision: Revision.describe('The revision of the last event in the tree'),
+    createdAt: OutTimestamp,
+    previousRootHash: z.string().nullable().describe("The previous checkpoint's root (null for the first)"),
+    jws: z.string().describe('Compact JWS (EdDSA) whose payload is this checkpoint without jws'),
+  }),
+  'Checkpoint',
+);
+
+export const CheckpointPageOut = named(
+  z.object({ items: z.array(CheckpointOut), nextCursor: z.string().nullable() }),
+  'CheckpointPage',
+);
+
+const TreeSize = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const CheckpointsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Checkpoints of a larger tree than this'),
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100)'),
+  minRevision: MinRevision,
+});
+
+export const InclusionQuery = z.strictObject({
+  revision: Revision.describe("The event's revision"),
+  treeSize: TreeSize.optional().describe('Size of the tree to prove against (default: the latest checkpoint)'),
+  minRevision: MinRevision,
+});
+
+export const InclusionProofOut = named(
+  z.object({
+    leafIndex: z.number().int(),
+    treeSize: z.number().int(),
+    rootHash: z.string(),
+    path: z.array(z.string()).describe('Audit path (RFC 6962), bottom-up, lowercase hex'),
+  }),
+  'InclusionProof',
+);
+
+export const ConsistencyQuery = z.strictObject({ from: TreeSize, to: TreeSize, minRevision: MinRevision });
+
+export const ConsistencyProofOut = named(
+  z.object({ from: z.number().int(), to: z.number().int(), path: z.array(z.string()).describe('Consistency proof (RFC 6962), lowercase hex') }),
+  'ConsistencyProof',
+);
+
+export const ConsentReceiptParams = z.strictObject({ userId: Id, eventId: z.string().min(1).max(64) });
+
+export const ConsentRecordOut = named(
+  z
+    .object({
+      schemaVersion: z.string(),
+      recordId: z.string(),
+      iss: z.string(),
+      iat: z.number().int(),
+      controller: z.object({ id: z.string() }),
+      principal: z.object({ id: z.string() }),
+      purposes: z.array(z.object({ purpose: z.string(), description: z.string(), legalBasis: z.string() })),
+      notice: z.object({ policyVersion: z.string().nullable(), presentation: z.record(z.string(), z.unknown()).nullable() }),
+      method: z.object({ surface: z.string(), actor: z.enum(['user', 'service']), event: z.string() }),
+      timestamp: OutTimestamp,
+      state: z.enum(['given', 'refused', 'not_stated']),
+      withdrawal: z.object({ method: z.string(), effect: z.string() }),
+      evidence: z.object({ revision: Revision, eventHash: z.string() }),
+    })
+    .describe('A consent record in the structure of ISO/IEC TS 27560'),
+  'ConsentRecord',
+);
+
+export const ConsentReceiptOut = named(
+  z.object({ record: ConsentRecordOut, jws: z.string().describe('Compact JWS (EdDSA) whose payload is the record') }),
+  'ConsentReceipt',
+);
+
+export const ErasureOut = named(z.object({ userId: z.string(), erasedAt: OutTimestamp, revision: Revision }), 'Erasure');
+
+export const UserExportOut = named(
+  z.object({
+    user: UserOut,
+    trainingConsent: ConsentOut,
+    termsAcceptances: z.array(TermsAcceptanceOut),
+    chats: z.array(ChatOut),
+    events: z.array(LoggedEventOut),
+    checkpoint: CheckpointOut,
+    proofs: z.array(z.object({ revision: Revision, leafIndex: z.number().int(), path: z.array(z.string()) })).describe('An inclusion proof per event, against the checkpoint'),
+  }),
+  'UserExport',
+);
+
+export const RetentionQuery = z.strictObject({
+  asOf: Timestamp.optional().describe('Evaluate as of this time (not in the future)'),
+  minRevision: MinRevision,
+  after: Id.optional().describe('Start after this chatId (byte order)'),
+  limit: z.coerce.number().int().min(1).max(100_000_000).optional().describe('At most this many lines'),
+});

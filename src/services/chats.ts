@@ -71,6 +71,12 @@ export class ChatService {
     private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
 
+  /** Every chat of a user, by chatId (an export). */
+  async listForUser(userId: string): Promise<ChatView[]> {
+    const rows = await this.db.query<ChatRecord>(`${chatSelect.replace('WHERE c.chat_id = $1', 'WHERE c.user_id = $1')} ORDER BY c.chat_id`, [userId]);
+    return rows.map((c) => chatView(c));
+  }
+
   /** The chat as stored now; `request` carries a minRevision. */
   async get(chatId: string, checkOwner: OwnerCheck, request: PointRequest = NOW): Promise<ChatView> {
     const chat = await this.reads.run(request, (src) => loadChat(src.db, chatId));
@@ -127,7 +133,7 @@ export class ChatService {
         if (input.createdAt !== undefined && createdAt !== existing.created_at.getTime()) {
           throw conflict(`chat ${chatId} was created at ${existing.created_at.toISOString()}; createdAt never changes`);
         }
-        return { status: 200, body: chatView(existing) };
+        return { status: 200, body: chatView(existing), userId: input.userId };
       }
       const incognito = input.incognito ?? false;
       const createdIso = new Date(createdAt).toISOString();
@@ -155,7 +161,7 @@ export class ChatService {
         flags: [],
         revision: event.revision,
       };
-      return { status: 201, body: view, headers: { location: `/v1/chats/${encodeURIComponent(chatId)}` } };
+      return { status: 201, body: view, headers: { location: `/v1/chats/${encodeURIComponent(chatId)}` }, userId: input.userId };
     });
   }
 
@@ -173,7 +179,9 @@ export class ChatService {
     notInFuture('at', at, ctx.now.getTime());
     const record = async (q: Queryable): Promise<WriteResult & { revision?: string | null }> => {
       const rows = await q.query<{ user_id: string; deleted: boolean; revision: string | null }>(
-        `WITH c AS (SELECT chat_id, user_id, deleted_at FROM chats WHERE chat_id = $1),
+        // FOR KEY SHARE: an erasure deleting the chat waits for this report, or this report for it, so
+        // that no activity of an erased user's chat is left behind.
+        `WITH c AS (SELECT chat_id, user_id, deleted_at FROM chats WHERE chat_id = $1 FOR KEY SHARE),
          ins AS (INSERT INTO chat_activity (chat_id, revision, at, recorded_at)
            SELECT c.chat_id, nextval('revision_seq'), $2::timestamptz, $3::timestamptz
              FROM c CROSS JOIN LATERAL (SELECT consent_begin_write()) w
@@ -189,7 +197,7 @@ export class ChatService {
       if (!row) throw notFound(`chat ${chatId} is not registered`);
       if (ownerMustBe !== null && row.user_id !== ownerMustBe) throw forbidden('a consent:self token may only act on its own chats');
       if (row.deleted) throw conflict(`chat ${chatId} is deleted`);
-      return { status: 204, body: undefined, revision: row.revision };
+      return { status: 204, body: undefined, revision: row.revision, userId: row.user_id };
     };
     if (idem) return runWrite(this.db, this.settled, idem, record);
     const result = await record(this.db);
@@ -237,10 +245,12 @@ export class ChatService {
       if (owner.length === 0) throw notFound(`chat ${chatId} is not registered`);
       checkOwner(owner[0].user_id);
       const { chain } = await beginUserWrite(tx, ctx, owner[0].user_id, { reserve: 1 });
-      const chat = (await loadChat(tx, chatId, true))!;
+      const chat = await loadChat(tx, chatId, true);
+      // Gone while this write waited for the owner's chain: its user was erased.
+      if (chat === null || chat.user_id !== owner[0].user_id) throw notFound(`chat ${chatId} is not registered`);
       const revision = await apply(tx, chat, async (e) => (await chain.append(e))[0].revision);
       const now = (await loadChat(tx, chatId))!;
-      return { status: 200, body: chatView(now, revision ?? now.revision) };
+      return { status: 200, body: chatView(now, revision ?? now.revision), userId: owner[0].user_id };
     });
   }
 }

@@ -96,10 +96,11 @@ interface UserReadRow {
   terms?: { revision: string; at: number; data: Record<string, unknown> } | null;
 }
 
-const latestTerms = (cap: string, recordedBy: string, user = '$1') => `(SELECT json_build_object('revision', revision::text,
-      'at', (extract(epoch FROM occurred_at) * 1000)::float8, 'data', data)
-     FROM audit_events WHERE user_id = ${user} AND type = 'terms.accepted' AND revision <= ${cap} AND occurred_at <= ${recordedBy}
-    ORDER BY revision DESC LIMIT 1)`;
+const latestTerms = (cap: string, recordedBy: string, user = '$1') => `(SELECT json_build_object('revision', a.revision::text,
+      'at', (extract(epoch FROM a.occurred_at) * 1000)::float8, 'data', p.data)
+     FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+     WHERE p.user_id = ${user} AND a.type = 'terms.accepted' AND p.revision <= ${cap} AND a.occurred_at <= ${recordedBy}
+    ORDER BY p.revision DESC LIMIT 1)`;
 
 // The user's facts are filtered to the point in JS (userFactsAt); the policies come from the cache.
 const consentReadSql = `SELECT u.user_id, u.facts
@@ -232,8 +233,9 @@ export class ConsentService {
 
   private async termsAcceptancesOn(src: ReadSource, userIds: readonly string[]): Promise<Map<string, TermsAcceptanceView[]>> {
     const rows = await src.db.query<{ user_id: string; revision: string; at: number; data: Record<string, unknown> }>(
-      `SELECT e.user_id, e.revision::text AS revision, (extract(epoch FROM e.occurred_at) * 1000)::float8 AS at, e.data
-         FROM audit_events e WHERE e.user_id = ANY($1::text[]) AND e.type = 'terms.accepted' ORDER BY e.user_id, e.revision DESC`,
+      `SELECT p.user_id, a.revision::text AS revision, (extract(epoch FROM a.occurred_at) * 1000)::float8 AS at, p.data
+         FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+        WHERE p.user_id = ANY($1::text[]) AND a.type = 'terms.accepted' ORDER BY p.user_id, p.revision DESC`,
       [[...new Set(userIds)]],
     );
     const out = new Map<string, TermsAcceptanceView[]>();
@@ -314,6 +316,7 @@ export class ConsentService {
         status: 200,
         body: consentView(userId, after.state, now, revision),
         headers: { etag: `"${revision}"` },
+        userId,
       };
     });
   }
@@ -327,7 +330,7 @@ export class ConsentService {
       const revision = chain.lastRevision!;
       const terms = await tx.query<{ terms: UserReadRow['terms'] }>(`SELECT ${latestTerms(`'${NO_REVISION_CAP}'::bigint`, `'${ANY_TIME}'::timestamptz`)} AS terms`, [userId]);
       const view = this.userView(userId, createdAt, after.state, { revision, at: now }, terms[0].terms);
-      return { status: 200, body: view };
+      return { status: 200, body: view, userId };
     });
   }
 
@@ -365,7 +368,7 @@ export class ConsentService {
           : []),
       );
       const view = acceptanceView({ revision: chain.lastRevision!, userId, occurredAt: ctx.now.toISOString(), data });
-      return { status: 201, body: view };
+      return { status: 201, body: view, userId };
     });
   }
 
@@ -376,8 +379,9 @@ export class ConsentService {
 
   private async listTermsAcceptancesOn(src: ReadSource, userId: string): Promise<{ items: TermsAcceptanceView[] }> {
     const rows = await src.db.query<{ revision: string; at: number; data: Record<string, unknown> }>(
-      `SELECT e.revision::text AS revision, (extract(epoch FROM e.occurred_at) * 1000)::float8 AS at, e.data
-         FROM audit_events e WHERE e.user_id = $1 AND e.type = 'terms.accepted' ORDER BY e.revision DESC`,
+      `SELECT a.revision::text AS revision, (extract(epoch FROM a.occurred_at) * 1000)::float8 AS at, p.data
+         FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
+        WHERE p.user_id = $1 AND a.type = 'terms.accepted' ORDER BY p.revision DESC`,
       [userId],
     );
     if (rows.length === 0) {

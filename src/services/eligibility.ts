@@ -28,6 +28,11 @@ const pageSql = `SELECT ${CHAT_COLUMNS} FROM chats c
   WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
   ORDER BY c.chat_id LIMIT $4`;
 
+/** A page of the chats registered at a point, incognito ones too: what retention covers. */
+const retentionPageSql = `SELECT ${CHAT_COLUMNS} FROM chats c
+  WHERE c.chat_id > $1 AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
+  ORDER BY c.chat_id LIMIT $4`;
+
 /** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
 interface Owner {
   state: ConsentState;
@@ -237,5 +242,52 @@ export class EligibilityService {
   /** The point a stream will be read at, for its response headers, and the database it will be read from. */
   resolve(request: PointRequest, now: number): Promise<StreamPoint> {
     return this.reads.run(request, async (source) => ({ point: await resolvePoint(source.db, source.settled, request, now), source }));
+  }
+
+  /**
+   * Every chat whose retention has run out at the point (not deleted, `retentionUntil` not null and
+   * at or before it), in chatId byte order, page by page, as `eligibleChats` reads: what the chat
+   * store must purge.
+   */
+  async *expiredChats(
+    { point, source: src }: StreamPoint,
+    options: { after: string; limit: number | null; pageSize?: number },
+  ): AsyncGenerator<EligibleChat[], void, undefined> {
+    const cap = capOf(point);
+    const decider = await this.decider(src, point);
+    const pageSize = options.pageSize ?? 5_000;
+    const fetchPage = async (after: string) => {
+      const rows = await src.db.query<ChatRow>(retentionPageSql, [after, cap.revision, cap.recordedBy, pageSize]);
+      await completeActivity(src.db, rows, point);
+      return rows;
+    };
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    let next: Promise<ChatRow[]> | null = fetchPage(options.after);
+    try {
+      while (next !== null && remaining > 0) {
+        const rows: ChatRow[] = await next;
+        next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
+        if (rows.length === 0) return;
+        decider.trim(100_000);
+        const facts = new Map<string, FactRow[]>();
+        await this.ownersFacts(
+          src,
+          rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
+          facts,
+        );
+        const page: EligibleChat[] = [];
+        for (const row of rows) {
+          if (remaining === 0) break;
+          const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
+          if (d.reason !== 'chat_deleted' && d.retentionUntil !== null && d.retentionUntil <= point.at) {
+            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: isoTime(d.retentionUntil) });
+            remaining--;
+          }
+        }
+        if (page.length > 0) yield page;
+      }
+    } finally {
+      next?.catch(() => {});
+    }
   }
 }

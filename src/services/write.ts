@@ -15,6 +15,8 @@ export interface WriteResult {
   headers?: Record<string, string>;
   /** True when the response is a stored one, replayed for a retry. */
   replayed?: boolean;
+  /** The user the write was about: its stored response goes when the user is erased. */
+  userId?: string | null;
 }
 
 /** The unique violation of another request's Idempotency-Key (postgres.js and PGlite name its fields differently). */
@@ -67,9 +69,17 @@ export async function runWrite(
         // Sent with the COMMIT. A concurrent request with the same key that committed first makes
         // it fail (unique violation) and this whole write roll back.
         tx.defer(
-          `INSERT INTO idempotency_keys (sub, key, fingerprint, status_code, headers, body, created_at)
-           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, now())`,
-          [idem.sub, idem.key, idem.fingerprint, result.status, JSON.stringify(result.headers ?? {}), result.body === undefined ? null : JSON.stringify(result.body)],
+          `INSERT INTO idempotency_keys (sub, key, fingerprint, status_code, headers, body, created_at, user_id)
+           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, now(), $7)`,
+          [
+            idem.sub,
+            idem.key,
+            idem.fingerprint,
+            result.status,
+            JSON.stringify(result.headers ?? {}),
+            result.body === undefined ? null : JSON.stringify(result.body),
+            result.userId ?? null,
+          ],
         );
       }
       return result;

@@ -63,6 +63,9 @@ export async function startTestApp(
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
     DATA_DIR: '/nonexistent-test-data-dir',
+    SIGNING_KEYS_FILE: keys.signingKeysFile,
+    // No scheduled checkpoints unless a test asks for them: checkpoints are made on demand.
+    CHECKPOINT_INTERVAL_S: '0',
     ...(url ? { DATABASE_URL: url } : { DATABASE_URL: 'memory://' }),
     ...env,
   });

@@ -1,9 +1,10 @@
 import { base64url, generateKeyPair, SignJWT } from 'jose';
 import { AUDIENCE, ISSUER, type TestKeys } from './tokens.js';
 
-const b64json = (value: unknown) => base64url.encode(JSON.stringify(value));
+export const b64json = (value: unknown) => base64url.encode(JSON.stringify(value));
 
-function hs256(secret: Uint8Array): Promise<string> {
+/** A token signed with HMAC: never accepted, whatever the secret. */
+export function hs256(secret: Uint8Array): Promise<string> {
   return new SignJWT({ scope: 'admin' })
     .setProtectedHeader({ alg: 'HS256', kid: 'test-key' })
     .setSubject('attacker')

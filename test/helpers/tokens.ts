@@ -24,6 +24,8 @@ export class TestKeys {
     readonly jwksFile: string,
     private readonly privateKey: CryptoKey,
     readonly publicJwk: JWK,
+    /** The service's own signing keys (SIGNING_KEYS_FILE): receipts and checkpoints. */
+    readonly signingKeysFile: string,
   ) {}
 
   static async create(): Promise<TestKeys> {
@@ -32,7 +34,10 @@ export class TestKeys {
     const dir = mkdtempSync(join(tmpdir(), 'consent-keys-'));
     const jwksFile = join(dir, 'jwks.json');
     writeFileSync(jwksFile, JSON.stringify({ keys: [publicJwk] }));
-    return new TestKeys(jwksFile, privateKey, publicJwk);
+    const signing = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const signingKeysFile = join(dir, 'signing-keys.json');
+    writeFileSync(signingKeysFile, JSON.stringify({ keys: [{ ...(await exportJWK(signing.privateKey)), kid: 'test-signing-key' }] }));
+    return new TestKeys(jwksFile, privateKey, publicJwk, signingKeysFile);
   }
 
   async token(options: TokenOptions = {}): Promise<string> {

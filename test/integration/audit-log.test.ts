@@ -370,7 +370,7 @@ describe('concurrent writes to one user', () => {
     expect(new Set(prevHashes).size).toBe(50);
     expect(new Set(prevHashes)).toEqual(new Set([GENESIS, ...events.slice(0, -1).map((e) => e.hash)]));
 
-    const rows = await t.db.query<{ n: number | string }>('SELECT count(*)::int AS n FROM audit_events WHERE user_id = $1', [userId]);
+    const rows = await t.db.query<{ n: number | string }>('SELECT count(*)::int AS n FROM audit_event_personal WHERE user_id = $1', [userId]);
     expect(Number(rows[0].n)).toBe(50);
   });
 });
@@ -428,9 +428,9 @@ describe('the global change feed under concurrent writers', () => {
 describe('append-only in the database', () => {
   const snapshot = () =>
     t.db.query(
-      `SELECT revision::text AS revision, event_id, type, user_id, chat_id, data::text AS data, actor_sub, actor_kind,
+      `SELECT a.revision::text AS revision, event_id, type, user_id, chat_id, data::text AS data, actor_sub, actor_kind,
               occurred_at::text AS occurred_at, request_id, prev_hash, hash
-         FROM audit_events ORDER BY revision`,
+         FROM audit_events a JOIN audit_event_personal p ON p.revision = a.revision ORDER BY a.revision`,
     );
 
   it('refuses UPDATE, DELETE and TRUNCATE in raw SQL and leaves the rows as they were', async () => {
@@ -438,10 +438,10 @@ describe('append-only in the database', () => {
     const before = await snapshot();
     expect(before.length).toBeGreaterThan(1);
 
-    await expect(t.db.query(`UPDATE audit_events SET data = '{"choice":"denied","surface":"cli"}'::jsonb WHERE user_id = 'raw-sql-user'`)).rejects.toThrow();
+    await expect(t.db.query(`UPDATE audit_events SET type = 'user.plan_changed' WHERE revision IN (SELECT revision FROM audit_event_personal WHERE user_id = 'raw-sql-user')`)).rejects.toThrow();
     await expect(t.db.query(`UPDATE audit_events SET hash = prev_hash`)).rejects.toThrow();
     await expect(t.db.query(`UPDATE audit_events SET revision = revision + 1000000 WHERE revision = 1`)).rejects.toThrow();
-    await expect(t.db.query(`DELETE FROM audit_events WHERE user_id = 'raw-sql-user'`)).rejects.toThrow();
+    await expect(t.db.query(`DELETE FROM audit_events WHERE revision IN (SELECT revision FROM audit_event_personal WHERE user_id = 'raw-sql-user')`)).rejects.toThrow();
     await expect(t.db.query(`DELETE FROM audit_events`)).rejects.toThrow();
     await expect(t.db.query(`TRUNCATE audit_events`)).rejects.toThrow();
     await expect(t.db.query(`TRUNCATE TABLE audit_events RESTART IDENTITY CASCADE`)).rejects.toThrow();

@@ -5,6 +5,7 @@ import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { b64json, hs256 } from '../helpers/bad-credentials.js';
 import { AUDIENCE, ISSUER } from '../helpers/tokens.js';
 
 /* SPEC §3: who may call what, and how a bad token is refused. */
@@ -49,7 +50,6 @@ function expectProblem(res: supertest.Response, status: number, code: string) {
   expect(res.body.requestId).toBe(res.headers['x-request-id']);
 }
 
-const b64json = (value: unknown) => base64url.encode(JSON.stringify(value));
 
 /** Every kind of bad credential: each would carry the admin scope if it were accepted. */
 const badCredentials: { kind: string; header: () => Promise<string | null> }[] = [
@@ -115,17 +115,6 @@ const badCredentials: { kind: string; header: () => Promise<string | null> }[] =
     header: async () => `Bearer ${await hs256(base64url.decode(t.keys.publicJwk.x!))}`,
   },
 ];
-
-function hs256(secret: Uint8Array): Promise<string> {
-  return new SignJWT({ scope: 'admin' })
-    .setProtectedHeader({ alg: 'HS256', kid: 'test-key' })
-    .setSubject('attacker')
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(secret);
-}
 
 const guardedRoutes: Call[] = [
   { name: 'GET /v1/policies', send: (http) => http.get('/v1/policies') },
@@ -325,6 +314,9 @@ describe('public routes need no token', () => {
 
   it('/metrics counts requests by route template and status, and reports the pool, the settled revision and the process', async () => {
     const reader = await t.bearer('consent:read', 'metrics-reader');
+    const pipeline = await t.bearer('training:read', 'metrics-pipeline');
+    await t.http.get('/v1/chats/metrics-no-chat/training-eligibility').set('authorization', pipeline);
+    await t.http.post('/v1/training-eligibility/batch').set('authorization', pipeline).send({ chatIds: ['metrics-a', 'metrics-b'] });
     await t.http.get('/v1/users/metrics-nobody/training-consent').set('authorization', reader);
     await t.http.get('/v1/users/metrics-nobody/training-consent');
     const res = await t.http.get('/metrics');
@@ -333,6 +325,7 @@ describe('public routes need no token', () => {
     expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_count\\{method="GET",${route},status="404"\\} [1-9]\\d*$`, 'm'));
     expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_count\\{method="GET",${route},status="401"\\} [1-9]\\d*$`, 'm'));
     expect(res.text).toMatch(new RegExp(`^http_request_duration_seconds_bucket\\{le="0.005",method="GET",${route},status="404"\\} \\d+$`, 'm'));
+    expect(res.text).toMatch(/^consent_eligibility_decisions_total\{reason="chat_not_found"\} ([3-9]|\d\d+)$/m);
     for (const name of [
       'consent_db_pool_connections',
       'consent_db_pool_busy_connections',
@@ -389,7 +382,8 @@ describe('/.well-known/jwks.json', () => {
       const res = await other.http.get('/.well-known/jwks.json');
       expect(res.status).toBe(200);
       const keys = res.body.keys as Record<string, unknown>[];
-      expect(keys.map((k) => k.kid).sort()).toEqual(['ed-private', 'rsa-private']);
+      // Beside the service's own signing key (receipts, checkpoints).
+      expect(keys.map((k) => k.kid).sort()).toEqual(['ed-private', 'rsa-private', 'test-signing-key']);
       for (const k of keys) for (const m of PRIVATE_MEMBERS) expect(k, String(k.kid)).not.toHaveProperty(m);
       expect(JSON.stringify(res.body)).not.toContain(String(edJwk.d));
       expect(JSON.stringify(res.body)).not.toContain(octJwk.k);

@@ -36,9 +36,9 @@ interface EventRow {
 
 async function chatEvents(chatId: string): Promise<EventRow[]> {
   return t.db.query<EventRow>(
-    `SELECT revision::text AS revision, type, user_id, chat_id, data, actor_sub, actor_kind,
+    `SELECT a.revision::text AS revision, type, user_id, chat_id, data, actor_sub, actor_kind,
             (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_at_ms
-       FROM audit_events WHERE chat_id = $1 ORDER BY audit_events.revision`,
+       FROM audit_events a JOIN audit_event_personal p ON p.revision = a.revision WHERE p.chat_id = $1 ORDER BY a.revision`,
     [chatId],
   );
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres, type Database } from '../../src/db/client.js';
+import { Doorway } from '../helpers/doorway.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -158,5 +159,52 @@ describe('a transaction with deferred statements', () => {
       }),
     ).rejects.toThrow();
     expect(await rows()).toEqual([]);
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL client when its connections fail', () => {
+  it('gives up on a connection whose statement never comes back, and replaces it', async () => {
+    const door = await Doorway.open(t.url!);
+    const given: string[] = [];
+    const db = connectPostgres(door.url(t.url!), 1, { statementTimeoutMs: 200 }, (what) => given.push(what));
+    try {
+      expect((await db.query<{ x: number }>('SELECT 1 AS x'))[0].x).toBe(1);
+      door.frozen = true;
+      // No answer will cross: the client's own deadline (a second past the statement timeout) ends the wait.
+      await expect(db.query('SELECT 2')).rejects.toMatchObject({ code: 'CONNECTION_DESTROYED' });
+      expect(given).toEqual([expect.stringMatching(/^SELECT 2 \(1 in flight\) had no answer after \d+ ms/)]);
+      expect(db.stats!().replaced).toBe(1);
+      door.frozen = false;
+      expect((await db.query<{ x: number }>('SELECT 3 AS x'))[0].x).toBe(3);
+    } finally {
+      await db.close();
+      await door.shut().catch(() => {});
+    }
+  });
+
+  it('refuses requests at once while the database cannot be reached, and serves again as soon as it can', async () => {
+    const door = await Doorway.open(t.url!);
+    const db = connectPostgres(door.url(t.url!), 2, { connectTimeoutMs: 500 });
+    try {
+      await Promise.all([db.query('SELECT 1'), db.query('SELECT 1')]);
+      await door.shut();
+      // The first requests find the server gone; then the client refuses by itself, letting one probe through now and then.
+      const codes: string[] = [];
+      for (let i = 0; i < 20; i++) codes.push(await db.query('SELECT 1').then(() => 'ok', (err: { code?: string }) => err.code ?? 'error'));
+      expect(codes).toContain('DATABASE_DOWN');
+      expect(codes).not.toContain('ok');
+      await expect(db.transaction(async (tx) => tx.query('SELECT 1'))).rejects.toMatchObject({ code: expect.stringMatching(/^(DATABASE_DOWN|ECONNREFUSED)$/) });
+      await door.listen();
+      let answer = 'error';
+      for (let i = 0; i < 50 && answer !== 'ok'; i++) {
+        answer = await db.query('SELECT 1').then(() => 'ok', (err: { code?: string }) => err.code ?? 'error');
+        if (answer !== 'ok') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(answer).toBe('ok');
+      expect(await db.transaction(async (tx) => (await tx.query<{ x: number }>('SELECT 4 AS x'))[0].x)).toBe(4);
+    } finally {
+      await db.close();
+      await door.shut().catch(() => {});
+    }
   });
 });

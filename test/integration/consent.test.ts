@@ -88,7 +88,7 @@ async function countRows(table: 'audit_events' | 'users' | 'policies' | 'idempot
 }
 
 async function countUserEvents(userId: string): Promise<number> {
-  const rows = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events WHERE user_id = $1', [userId]);
+  const rows = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event_personal WHERE user_id = $1', [userId]);
   return Number(rows[0].n);
 }
 

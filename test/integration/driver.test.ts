@@ -1,7 +1,7 @@
 import net from 'node:net';
 import postgres from 'postgres';
-import { afterEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { Doorway } from '../helpers/doorway.js';
 
 /**
  * The PostgreSQL driver as patched at install (`patches/postgres+3.4.9.patch`): a connection whose
@@ -127,58 +127,6 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver,
     expect(await within(sql`SELECT 4 AS x`.then((rows) => rows[0].x, codeOf))).toBe(4);
   });
 });
-
-/**
- * A TCP proxy in front of the server that can stop listening (connections are refused, as by a
- * stopped server) and listen again on the same port.
- */
-class Doorway {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  private constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  static async open(target: string): Promise<Doorway> {
-    const u = new URL(target);
-    const probe = net.createServer();
-    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
-    await new Promise((r) => probe.close(r));
-    const door = new Doorway(port, { host: u.hostname, port: Number(u.port || 5432) });
-    await door.listen();
-    return door;
-  }
-
-  url(base: string): string {
-    const u = new URL(base);
-    u.port = String(this.port);
-    return u.toString();
-  }
-
-  async listen(): Promise<void> {
-    this.server = net.createServer((inbound) => {
-      const outbound = net.connect(this.target.port, this.target.host);
-      for (const s of [inbound, outbound]) {
-        this.sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => this.sockets.delete(s));
-      }
-      inbound.pipe(outbound).pipe(inbound);
-      inbound.on('close', () => outbound.destroy());
-      outbound.on('close', () => inbound.destroy());
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
-  }
-
-  /** Refuses new connections and cuts the open ones. */
-  async shut(): Promise<void> {
-    const server = this.server!;
-    this.server = null;
-    for (const s of this.sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  }
-}
 
 describe.runIf(process.env.TEST_DATABASE === 'postgres')('the PostgreSQL driver, when the server goes away and comes back', () => {
   it('hands a reservation asked for while its connection was lost the new connection', async () => {

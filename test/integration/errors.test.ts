@@ -469,7 +469,7 @@ describe('X-Request-Id', () => {
   it('records the request id on the audit events a write appends', async () => {
     const res = await putConsent('e-existing').set('x-request-id', 'req-audit-1').send({ choice: 'denied', surface: 'web' });
     expect(res.status).toBe(200);
-    const rows = await t.db.query<{ request_id: string }>('SELECT request_id FROM audit_events WHERE revision = $1::bigint', [res.body.revision]);
+    const rows = await t.db.query<{ request_id: string }>('SELECT request_id FROM audit_event_personal WHERE revision = $1::bigint', [res.body.revision]);
     expect(rows.map((r) => r.request_id)).toEqual(['req-audit-1']);
   });
 });
@@ -485,6 +485,25 @@ describe('hostile input: text, times and numbers the database cannot hold', () =
     const key = await expectFailsCleanly(() => putConsent('e-hostile').send({ choice: 'granted', surface: 'web', 'k\u0000': 1 }), 400, 'VALIDATION_FAILED');
     expect(paths(key)[0]).toMatch(/^body\.k/);
     await expectUnknown('e-hostile');
+  });
+
+  it('refuses JSON nested deeper than any request needs, on every route, before anything recurses over it', async () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    const del = await expectFailsCleanly(
+      () => t.http.delete('/v1/chats/e-missing').set('authorization', writer).set('idempotency-key', key()).set('content-type', 'application/json').send(deep),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(del.body.errors[0].message).toMatch(/levels deep/);
+    const deepObject = `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`;
+    const nested = await expectFailsCleanly(
+      () => postTerms('e-hostile').set('content-type', 'application/json').send(`{"policyVersion":"2025-09-28","surface":"web","presentation":${deepObject}}`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(paths(nested)).toEqual([`body.presentation${'.a'.repeat(31)}`]);
+    expect(nested.body.errors[0].message).toMatch(/levels deep/);
+    await expectFailsCleanly(() => putConsent('e-hostile').set('content-type', 'application/json').send(`{"choice":${deep}}`), 400, 'VALIDATION_FAILED');
   });
 
   it('refuses a lone surrogate, escaped or raw', async () => {

@@ -179,6 +179,15 @@ describe('limits, refused before anything runs', () => {
     expect(await eventCount()).toBe(before);
   });
 
+  it('a document nested thousands deep is QUERY_TOO_COMPLEX before it is parsed, never a 500', async () => {
+    const list = `${'['.repeat(3_000)}"x"${']'.repeat(3_000)}`;
+    expect(await codes(t, writer, `{ trainingEligibilityBatch(chatIds: ${list}) { revision } }`, {}, 400)).toEqual(['QUERY_TOO_COMPLEX']);
+    const braces = `{ policies ${'{ version '.repeat(2_000)}${'}'.repeat(2_000)} }`;
+    expect(await codes(t, writer, braces, {}, 400)).toEqual(['QUERY_TOO_COMPLEX']);
+    // Brackets inside strings and comments do not count.
+    expect(await data(t, writer, `# ${'['.repeat(500)}\n{ policy(version: "${'['.repeat(60)}") { version } }`)).toEqual({ policy: null });
+  });
+
   it("admits GraphiQL's standard introspection query, not an endless ofType chain", async () => {
     const d = await data(t, pipeline, getIntrospectionQuery());
     expect(d.__schema.types.length).toBeGreaterThan(20);

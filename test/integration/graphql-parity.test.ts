@@ -156,7 +156,7 @@ describe('the same scenario through either door', () => {
   it('shares the Idempotency-Key store: a key used over REST replays over GraphQL, and refuses another request', async () => {
     const key = 'shared-key-1';
     const first = await t.http.put('/v1/users/idem-user/training-consent').set('authorization', writer).set('idempotency-key', key).send({ choice: 'granted', surface: 'web' }).expect(200);
-    const count = async () => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE user_id = 'idem-user'`))[0].n;
+    const count = async () => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event_personal WHERE user_id = 'idem-user'`))[0].n;
     const before = await count();
     const replay = await data(t, writer, `mutation { setTrainingConsent(userId: "idem-user", choice: granted, surface: web, idempotencyKey: "${key}") { etag ${FIELDS.consent} } }`);
     expect(replay.setTrainingConsent).toEqual({ ...first.body, etag: first.headers.etag });

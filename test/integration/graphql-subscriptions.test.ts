@@ -43,7 +43,8 @@ type Event = { revision: string; type: string; userId: string | null; chatId: st
 
 async function logAfter(after: string): Promise<Event[]> {
   return t.db.query<Event>(
-    `SELECT revision::text AS revision, type, user_id AS "userId", chat_id AS "chatId" FROM audit_events WHERE revision > $1::bigint ORDER BY audit_events.revision`,
+    `SELECT a.revision::text AS revision, a.type, p.user_id AS "userId", p.chat_id AS "chatId"
+       FROM audit_events a JOIN audit_event_personal p ON p.revision = a.revision WHERE a.revision > $1::bigint ORDER BY a.revision`,
     [after],
   );
 }
@@ -196,9 +197,10 @@ describe('bounds', () => {
     // 10,001 events committed at once (bulk rows, written here in SQL): the consumer is that far behind.
     await t.db.transaction(async (tx) => {
       await tx.query('SELECT consent_begin_write()');
-      await tx.query(`INSERT INTO audit_events (revision, event_id, type, user_id, chat_id, data, actor_sub, actor_kind, occurred_at, request_id, prev_hash, hash)
-        SELECT nextval('revision_seq'), gen_random_uuid()::text, 'test.bulk', NULL, NULL, '{}'::jsonb, 'test', 'service', now(), 'bulk', repeat('0', 64), repeat('0', 64)
-          FROM generate_series(1, 10001)`);
+      await tx.query(`WITH e AS (INSERT INTO audit_events (revision, event_id, type, actor_kind, occurred_at, prev_hash, hash)
+        SELECT nextval('revision_seq'), gen_random_uuid()::text, 'test.bulk', 'service', now(), repeat('0', 64), repeat('0', 64)
+          FROM generate_series(1, 10001) RETURNING revision)
+        INSERT INTO audit_event_personal (revision, data, actor_sub, request_id) SELECT revision, '{}'::jsonb, 'test', 'bulk' FROM e`);
     });
     await t.http.put('/v1/users/behind-user/plan').set('authorization', writer).send({ plan: 'max' }).expect(200);
     expect(await sub.ended).toMatchObject([{ extensions: { code: 'TOO_FAR_BEHIND' } }]);

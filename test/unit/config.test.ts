@@ -47,9 +47,12 @@ describe('loadConfig', () => {
       streamTimeoutMs: 21_600_000,
       rateLimit: { max: 0, windowMs: 10_000 },
       corsOrigins: ['https://chat.example.com', 'http://localhost:5173'],
-      maxEventLoopDelayMs: 1000,
+      maxEventLoopDelayMs: 0,
       maxDatabaseQueue: 1000,
+      securityHeaders: true,
     });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).http.maxEventLoopDelayMs).toBe(1000);
+    expect(loadConfig({ MAX_EVENT_LOOP_DELAY_MS: '250' }).http.maxEventLoopDelayMs).toBe(250);
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '5' })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
@@ -78,5 +81,14 @@ describe('loadConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(3000);
+  });
+
+  it('signs with development keys and makes a checkpoint every 60 s unless told otherwise', () => {
+    expect(loadConfig({}).proof).toEqual({ signingKeysFile: null, checkpointIntervalS: 60 });
+    const c = loadConfig({ SIGNING_KEYS_FILE: 'keys/signing.json', CHECKPOINT_INTERVAL_S: '0' });
+    expect(c.proof.signingKeysFile!.endsWith('/keys/signing.json')).toBe(true);
+    expect(c.proof.checkpointIntervalS).toBe(0);
+    expect(() => loadConfig({ CHECKPOINT_INTERVAL_S: '-1' })).toThrow(/CHECKPOINT_INTERVAL_S/);
+    expect(() => loadConfig({ CHECKPOINT_INTERVAL_S: 'hourly' })).toThrow(/CHECKPOINT_INTERVAL_S/);
   });
 });

@@ -55,7 +55,9 @@ export const protectionPlugin = fp(
     const stats = opts.db.stats?.bind(opts.db);
     await app.register(underPressure, {
       maxEventLoopDelay: http.maxEventLoopDelayMs,
-      ...(stats
+      // The lag is the mean over each quarter of a second: shedding starts and stops within one.
+      sampleInterval: 250,
+      ...(stats && http.maxDatabaseQueue > 0
         ? { healthCheck: async () => stats().queued <= http.maxDatabaseQueue, healthCheckInterval: POOL_CHECK_MS }
         : {}),
       pressureHandler: (request, reply) => {
@@ -78,20 +80,22 @@ export const protectionPlugin = fp(
       });
     }
 
-    // The reference documentation and GraphiQL are pages: their own scripts and styles (GraphiQL's
-    // editor from unpkg, as mercurius ships it), calls back to this service, nothing else.
-    // Set before helmet reads it, when each route is added.
-    app.addHook('onRoute', (route) => {
-      const page = PAGE_POLICIES.find(([prefix]) => route.url.startsWith(prefix));
-      if (page) (route as { helmet?: unknown }).helmet = { contentSecurityPolicy: { useDefaults: false, directives: page[1] } };
-    });
-    await app.register(helmet, {
-      global: true,
-      // API answers are JSON: nothing in them may load or frame anything. The pages below get their own.
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      // Served over TLS by whatever terminates it; HSTS is that proxy's to send.
-      strictTransportSecurity: false,
-    });
+    if (http.securityHeaders) {
+      // The reference documentation and GraphiQL are pages: their own scripts and styles (GraphiQL's
+      // editor from unpkg, as mercurius ships it), calls back to this service, nothing else.
+      // Set before helmet reads it, when each route is added.
+      app.addHook('onRoute', (route) => {
+        const page = PAGE_POLICIES.find(([prefix]) => route.url.startsWith(prefix));
+        if (page) (route as { helmet?: unknown }).helmet = { contentSecurityPolicy: { useDefaults: false, directives: page[1] } };
+      });
+      await app.register(helmet, {
+        global: true,
+        // API answers are JSON: nothing in them may load or frame anything. The pages below get their own.
+        contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+        // Served over TLS by whatever terminates it; HSTS is that proxy's to send.
+        strictTransportSecurity: false,
+      });
+    }
 
     if (http.corsOrigins.length > 0) {
       await app.register(cors, {

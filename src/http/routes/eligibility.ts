@@ -2,18 +2,20 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pointRequest } from '../../db/point.js';
+import { signDecisionReceipt } from '../../proof/receipts.js';
+import type { Signer } from '../../proof/signing-keys.js';
 import type { EligibilityService } from '../../services/eligibility.js';
 import { errorResponses, requestTime } from '../context.js';
-import { BatchIn, BatchOut, ChatParams, DecisionOut, EligibleChatsQuery, PointQuery } from '../schemas.js';
+import { BatchIn, BatchOut, ChatParams, DecisionWithReceiptOut, EligibleChatsQuery, SingleEligibilityQuery } from '../schemas.js';
 
 /** A full batch: 10,000 ids of 128 characters, quoted and separated, with room for the rest. */
 export const BATCH_BODY_LIMIT = 1.5 * 1024 * 1024;
 
 const pipelines = { scopes: ['training:read'] } as const;
 
-export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number }> = async (
+export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number; signer: Signer }> = async (
   app,
-  { eligibility, streamTimeoutMs },
+  { eligibility, streamTimeoutMs, signer },
 ) => {
   app.get('/v1/chats/:chatId/training-eligibility', {
     config: { auth: pipelines },
@@ -21,13 +23,21 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
       tags: ['training eligibility'],
       operationId: 'getTrainingEligibility',
       summary: 'Whether a chat may be used for training, now, as of a time, or after a revision',
-      description: 'An unknown chat is not eligible (reason chat_not_found): the service fails closed.',
+      description:
+        'An unknown chat is not eligible (reason chat_not_found): the service fails closed. With receipt=true the decision ' +
+        'carries a signed receipt over the one-element array of the decision without it.',
       security: [{ bearer: [] }],
       params: ChatParams,
-      querystring: PointQuery,
-      response: { 200: DecisionOut, ...errorResponses(400, 503) },
+      querystring: SingleEligibilityQuery,
+      response: { 200: DecisionWithReceiptOut, ...errorResponses(400, 503) },
     },
-    handler: async (request) => eligibility.single(request.params.chatId, pointRequest(request.query), requestTime().getTime()),
+    handler: async (request) => {
+      const { receipt, ...point } = request.query;
+      const now = requestTime().getTime();
+      const decision = await eligibility.single(request.params.chatId, pointRequest(point), now);
+      if (receipt !== 'true') return decision;
+      return { ...decision, receipt: await signDecisionReceipt(signer, [decision], decision, now) };
+    },
   });
 
   app.post('/v1/training-eligibility/batch', {
@@ -37,13 +47,17 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
       tags: ['training eligibility'],
       operationId: 'batchTrainingEligibility',
       summary: 'Decisions for up to 10,000 chats at one point, in request order',
+      description: 'With receipt: true the answer carries a signed receipt over its results.',
       security: [{ bearer: [] }],
       body: BatchIn,
       response: { 200: BatchOut, ...errorResponses(400, 413, 415, 503) },
     },
     handler: async (request) => {
-      const { chatIds, ...point } = request.body;
-      return eligibility.batch(chatIds, pointRequest(point, 'body'), requestTime().getTime());
+      const { chatIds, receipt, ...point } = request.body;
+      const now = requestTime().getTime();
+      const batch = await eligibility.batch(chatIds, pointRequest(point, 'body'), now);
+      if (receipt !== true) return batch;
+      return { ...batch, receipt: await signDecisionReceipt(signer, batch.results, batch, now) };
     },
   });
 

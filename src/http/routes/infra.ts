@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TokenVerifier } from '../../auth/verifier.js';
+import type { Signer } from '../../proof/signing-keys.js';
 import type { Database } from '../../db/client.js';
 import { migrationsApplied } from '../../db/migrate.js';
 import type { ReadRouter } from '../../db/read-router.js';
@@ -30,7 +31,10 @@ const Ready = z.object({ status: z.literal('ready'), replicas: Replicas });
 const NotReady = z.object({ status: z.literal('unavailable'), reason: z.string(), replicas: Replicas });
 
 /** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
-export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry; reads: ReadRouter }> = async (app, opts) => {
+export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry; signer: Signer; reads: ReadRouter }> = async (
+  app,
+  opts,
+) => {
   const replicas = () =>
     opts.reads.hasReplicas
       ? { replicas: opts.reads.replicaStatus().map(({ name, state, settledRevision, lagSeconds }) => ({ name, state, settledRevision, lagSeconds })) }
@@ -97,16 +101,17 @@ export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenV
       security: [],
       operationId: 'getJwks',
       summary: 'The public keys this service publishes (JWKS)',
-      description: 'When tokens are verified against a remote JWKS, a redirect to it.',
-      response: {
-        200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
-        302: z.undefined().describe('Redirect to the configured AUTH_JWKS_URL'),
-      },
+      description:
+        'The keys that sign receipts and checkpoints, current and retired, and the keys that verify tokens when they are ' +
+        'a local file (a remote AUTH_JWKS_URL is published where it lives).',
+      response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
     },
     handler: async (_request, reply) => {
       const published = opts.verifier.published;
-      if ('url' in published) return reply.redirect(published.url, 302);
-      return published as { keys: Record<string, unknown>[] };
+      const signing = opts.signer.publicJwks.keys;
+      const kids = new Set(signing.map((k) => k.kid));
+      const auth = 'url' in published ? [] : published.keys.filter((k) => k.kid === undefined || !kids.has(k.kid));
+      return reply.header('cache-control', 'public, max-age=300').send({ keys: [...signing, ...auth] as Record<string, unknown>[] });
     },
   });
 };

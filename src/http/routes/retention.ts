@@ -1,0 +1,53 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pointRequest } from '../../db/point.js';
+import type { EligibilityService } from '../../services/eligibility.js';
+import { errorResponses, requestTime } from '../context.js';
+import { RetentionQuery } from '../schemas.js';
+
+export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number }> = async (app, { eligibility, streamTimeoutMs }) => {
+  app.get('/v1/retention/expired-chats', {
+    config: { auth: { scopes: ['training:read'] } },
+    // A pass over every chat takes a while: bounded by STREAM_TIMEOUT_MS, as the eligible-chats stream.
+    handlerTimeout: streamTimeoutMs,
+    schema: {
+      tags: ['training eligibility'],
+      operationId: 'streamExpiredChats',
+      summary: 'Every chat whose retention has run out, as NDJSON ordered by chatId (byte order): what the chat store must purge',
+      description:
+        'Chats not deleted whose retentionUntil is set and at or before the point, streamed page by page with flat memory. ' +
+        'The point is sent in the Consent-Revision and Consent-As-Of headers.',
+      security: [{ bearer: [] }],
+      querystring: RetentionQuery,
+      response: {
+        200: {
+          description: 'One JSON object per line',
+          content: { 'application/x-ndjson': { schema: z.object({ chatId: z.string(), userId: z.string(), retentionUntil: z.string() }) } },
+        },
+        ...errorResponses(400, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const { after, limit, ...pointQuery } = request.query;
+      const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
+      const { point } = at;
+      const pages = eligibility.expiredChats(at, { after: after ?? '', limit: limit ?? null });
+      async function* lines() {
+        for await (const page of pages) {
+          let chunk = '';
+          for (const c of page) chunk += `${JSON.stringify(c)}\n`;
+          yield chunk;
+        }
+      }
+      const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
+      // A client that goes away stops the reading: the generator is returned, no more pages are asked for.
+      reply.raw.on('close', () => stream.destroy());
+      return reply
+        .header('content-type', 'application/x-ndjson')
+        .header('consent-revision', point.revision)
+        .header('consent-as-of', new Date(point.at).toISOString())
+        .send(stream as never);
+    },
+  });
+};
