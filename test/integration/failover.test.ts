@@ -140,7 +140,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('failover to a promoted
     const sql = postgres(replica.urlFor('consent'), { max: 1, onnotice: () => {} });
     try {
       const found = await sql<{ request_id: string; choice: string; revision: string }[]>`
-        SELECT request_id, data->>'choice' AS choice, revision::text FROM audit_events
+        SELECT request_id, data->>'choice' AS choice, revision::text FROM audit_event_personal
          WHERE request_id = ANY(${acknowledged.map((o) => o.requestId)})`;
       const byRequest = new Map(found.map((r) => [r.request_id, r]));
       const lost = acknowledged.filter((o) => byRequest.get(o.requestId)?.revision !== o.body!.revision);

@@ -283,7 +283,8 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('read replicas', () => 
     const writers = Array.from({ length: 6 }, async (_, w) => {
       for (let i = 0; i < 25; i++) {
         const user = USERS[(w + i) % USERS.length];
-        await api(writer, 'put', `/v1/users/${user}/training-consent`, { choice: i % 2 ? 'granted' : 'denied', surface: 'web' });
+        const written = await api(writer, 'put', `/v1/users/${user}/training-consent`, { choice: i % 2 ? 'granted' : 'denied', surface: 'web' });
+        expect(written.status, JSON.stringify(written.body)).toBe(200);
         // Revisions that never become events: a refused write (412 after it took its revision) and an activity report.
         if (i % 7 === 0) {
           const refused = await writer.http
@@ -291,8 +292,9 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('read replicas', () => 
             .set('authorization', await writer.bearer(ADMIN))
             .set('if-match', '"1"')
             .send({ choice: 'granted', surface: 'web' });
-          expect(refused.status).toBe(412);
-          await api(writer, 'post', `/v1/chats/${CHATS[w % 4]}/activity`, {});
+          expect(refused.status, JSON.stringify(refused.body)).toBe(412);
+          const activity = await api(writer, 'post', `/v1/chats/${['rep-c1', 'rep-c3', 'rep-c4'][w % 3]}/activity`, {});
+          expect(activity.status, JSON.stringify(activity.body)).toBe(204);
         }
       }
     });
@@ -317,6 +319,8 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('read replicas', () => 
     }
     await done;
     const all = await sql<{ revision: string }[]>`SELECT revision::text AS revision FROM audit_events WHERE revision > ${startAt} ORDER BY audit_events.revision`;
+    const missed = all.map((r) => r.revision).filter((r) => !seen.includes(r));
+    expect(missed, `events never delivered (of ${all.length})`).toEqual([]);
     expect(seen).toEqual(all.map((r) => r.revision));
     const after = await counts();
     const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
