@@ -108,7 +108,7 @@ export async function settledRevision(db: Queryable, known = '-1'): Promise<Sett
 
 /**
  * A replica's settled revision: the one the primary published last, as replayed here (migration
- * 0012), with the same newest policy revision and changed users as `settledRevision`. A replica
+ * 0015), with the same newest policy revision and changed users as `settledRevision`. A replica
  * never settles a revision of its own: it cannot see the primary's writers.
  */
 export async function replicatedRevision(db: Queryable, known = '-1'): Promise<Settled & { changedUsers: string[] | null }> {

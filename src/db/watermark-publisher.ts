@@ -5,7 +5,7 @@ import type { PrimaryProgress } from './primary-progress.js';
 /**
  * Publishes the primary's settled revision for its streaming replicas, every `everyMs`: settles
  * and writes it into `settled_watermark` in one statement (`consent_publish_settled`, migration
- * 0012), and tells `progress` when the primary settled what, which is how replicas' lag is
+ * 0015), and tells `progress` when the primary settled what, which is how replicas' lag is
  * measured. Only a process with replicas runs one: without them nothing is written. The row is
  * written by this loop, never by a write's transaction, so writers do not queue on it
  * (docs/decisions/0040).
