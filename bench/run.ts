@@ -20,6 +20,7 @@ import { seed, type SeedResult } from './lib/seed.js';
 import { proofScenario } from './scenarios/proof.js';
 import { graphqlScenarios } from './scenarios/graphql.js';
 import { protectionScenarios } from './scenarios/protection.js';
+import { replicaScenarios } from './scenarios/replicas.js';
 import { median, percentile, round } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,7 +102,7 @@ function checkConfig(): URL {
     throw new Error(`BENCH_PG_URL must point at this machine's loopback (127.0.0.1), not ${url.hostname}`);
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.dbName)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-  for (const s of config.scenarios) if (!'abcdefghijp'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
+  for (const s of config.scenarios) if (!'abcdefghijkp'.includes(s) || s.length !== 1) throw new Error(`unknown scenario ${s} in BENCH_SCENARIOS`);
   return url;
 }
 
@@ -361,7 +362,7 @@ async function main() {
     // 4. Scenarios. Reads first, then the write scenario (it appends to the log).
     const results: Record<string, unknown> = {};
     const summary: SummaryRow[] = [];
-    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'p', 'c', 'f'].filter((s) => config.scenarios.has(s));
+    const order = ['a', 'b', 'd', 'e', 'g', 'h', 'i', 'j', 'p', 'k', 'c', 'f'].filter((s) => config.scenarios.has(s));
     const noise: Record<string, { busyCores: number; waitedS: number }> = {};
     for (const s of order) {
       log('');
@@ -883,6 +884,8 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
 Object.assign(SCENARIOS, graphqlScenarios({ log, userId, chatId, denies, config }));
 // What the protection plugins cost the hot reads (bench/scenarios/protection.ts).
 Object.assign(SCENARIOS, protectionScenarios({ log, userId, chatId, config, startService: (env) => startService(env, null), stopChild }));
+// Read replicas and failover, on clusters of their own (bench/scenarios/replicas.ts); not in the default set: BENCH_SCENARIOS=k.
+Object.assign(SCENARIOS, replicaScenarios({ log, userId, chatId, denies, config, startService: (env) => startService(env, null) }));
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);

@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
+import { openReadRouter } from './db/replicas.js';
 import { consoleRoutes } from './http/console.js';
 import { authPlugin } from './http/plugins/auth.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugins/errors.js';
@@ -120,6 +121,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const settled = new SettledRevisions(opened);
   const telemetry = new Telemetry({ db: opened, settled: () => settled.known() });
   const database = timedWrites(opened, telemetry);
+  // Reads may go to streaming replicas (DATABASE_READ_URLS); writes always go to `database`.
+  const replicas = openReadRouter({ name: 'primary', db: database, settled }, config.readReplicas, app.log);
+  app.addHook('onClose', async () => replicas.close());
+  const reads = replicas.router;
+  telemetry.readDatabases(reads, () => replicas.publisher?.published ?? null);
   app.removeContentTypeParser('text/plain');
   // Hooks on every request are synchronous (callback style): no promise per request for them.
   app.addHook('onRequest', (request, reply, done) => {
@@ -167,13 +173,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(consoleRoutes, { development: verifier.development });
 
   const policies = new PolicyCache(database);
-  const consent = new ConsentService(database, policies, settled);
-  const audit = new AuditFeed(database, settled);
+  const consent = new ConsentService(database, policies, settled, reads);
+  const audit = new AuditFeed(database, settled, reads);
   const checkpoints = new Checkpoints(database, new MerkleLog(database), settled, signer);
 
-  const chats = new ChatService(database, settled);
-  const eligibility = observeDecisions(new EligibilityService(database, policies, settled), telemetry);
-  const policyService = new PolicyService(database, policies, settled);
+  const chats = new ChatService(database, settled, reads);
+  const eligibility = observeDecisions(new EligibilityService(database, policies, settled, reads), telemetry);
+  const policyService = new PolicyService(database, policies, settled, reads);
   const statistics = new StatisticsService(database, policies, settled);
   // GraphQL: a second door onto the same services, at the root (see the REST scope below).
   await app.register(graphqlPlugin, {
@@ -203,16 +209,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
     });
     const zapi = api.withTypeProvider<ZodTypeProvider>();
-    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, signer });
+    await zapi.register(infraRoutes, { db: opened, verifier, telemetry, signer, reads });
     await zapi.register(userRoutes, { consent, audit });
     await zapi.register(policyRoutes, { policies: policyService });
     await zapi.register(chatRoutes, { chats });
     await zapi.register(eligibilityRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs, signer });
     await zapi.register(auditRoutes, { audit });
-    await zapi.register(proofRoutes, { checkpoints });
+    await zapi.register(proofRoutes, { checkpoints, reads });
     await zapi.register(privacyRoutes, {
-      proofs: new UserProofService(database, consent, chats, audit, checkpoints, policies, signer),
+      // An export reads everything about a user together, on the primary: replicas may each be at another revision.
+      proofs: new UserProofService(database, new ConsentService(database, policies, settled), new ChatService(database, settled), new AuditFeed(database, settled), checkpoints, policies, signer),
       erasure: new ErasureService(database, settled, signer),
+      reads,
     });
     await zapi.register(retentionRoutes, { eligibility, streamTimeoutMs: config.http.streamTimeoutMs });
     await zapi.register(statisticsRoutes, { statistics });

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { DatabaseTarget } from './db/client.js';
+import type { ReplicaTargets } from './db/replicas.js';
+
+const isPostgresUrl = (v: string) => /^postgres(ql)?:\/\//.test(v);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -18,6 +21,16 @@ const envSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   DATABASE_MAX_QUEUE: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
+  DATABASE_READ_URLS: z
+    .string()
+    .refine((v) => v.split(',').every((u) => isPostgresUrl(u.trim())), {
+      message: 'must be a comma-separated list of postgres:// or postgresql:// URLs of streaming replicas',
+    })
+    .optional(),
+  DATABASE_READ_MAX_LAG_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+  DATABASE_READ_RETRY_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  DATABASE_READ_PUBLISH_MS: z.coerce.number().int().min(1).max(60_000).default(10),
+  MIN_REVISION_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   STREAM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(6 * 3_600_000),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).optional(),
@@ -51,6 +64,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly database: DatabaseTarget;
+  /** Streaming replicas of a PostgreSQL primary that reads may go to; null for none. */
+  readonly readReplicas: ReplicaTargets | null;
   readonly dataDir: string;
   readonly auth: {
     readonly jwksUrl: string | null;
@@ -113,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  const readUrls = e.DATABASE_READ_URLS ? e.DATABASE_READ_URLS.split(',').map((u) => u.trim()) : [];
+  if (readUrls.length > 0 && (e.DATABASE_URL === undefined || !isPostgresUrl(e.DATABASE_URL))) {
+    throw new ConfigError(['DATABASE_READ_URLS: read replicas need a PostgreSQL primary in DATABASE_URL (the embedded database has none)']);
+  }
   if (e.AUTH_JWKS_URL && e.AUTH_JWKS_FILE) {
     throw new ConfigError(['AUTH_JWKS_URL and AUTH_JWKS_FILE: set one of them, not both']);
   }
@@ -136,6 +155,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     database,
+    readReplicas:
+      readUrls.length === 0 || database.kind !== 'postgres'
+        ? null
+        : Object.freeze({
+            urls: Object.freeze(readUrls),
+            poolSize: database.poolSize,
+            limits: database.limits,
+            read: Object.freeze({ maxLagMs: e.DATABASE_READ_MAX_LAG_MS, retryMs: e.DATABASE_READ_RETRY_MS, revisionWaitMs: e.MIN_REVISION_WAIT_MS }),
+            publishEveryMs: e.DATABASE_READ_PUBLISH_MS,
+          }),
     dataDir,
     auth: Object.freeze({
       jwksUrl: e.AUTH_JWKS_URL ?? null,

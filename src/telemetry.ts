@@ -159,6 +159,86 @@ export class Telemetry {
     }
   }
 
+  /**
+   * Where reads went and what each replica is (DATABASE_READ_URLS): reads sent to each database,
+   * each replica's state, replayed revision and lag, and the bounds routing applies.
+   */
+  readDatabases(reads: {
+    readCounts(): { name: string; reads: number }[];
+    replicaStatus(): { name: string; state: string; settledRevision: string | null; lagSeconds: number | null }[];
+    sources(): { name: string; settled: { users: { size: number; max: number } } }[];
+    readonly hasReplicas: boolean;
+    readonly limits: { maxLagMs: number; retryMs: number; revisionWaitMs: number };
+  }, published: () => bigint | null): void {
+    new Gauge({
+      name: 'consent_users_facts_cached',
+      help: "Users whose facts are kept in memory, for each database reads go to (each has its own cache).",
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const s of reads.sources()) this.set({ database: s.name }, s.settled.users.size);
+      },
+    });
+    new Gauge({
+      name: 'consent_users_facts_cached_max',
+      help: "The bound of each database's users' facts cache: past it, the oldest entries go.",
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const s of reads.sources()) this.set({ database: s.name }, s.settled.users.max);
+      },
+    });
+    new Counter({
+      name: 'consent_db_reads_total',
+      help: 'Reads sent to each database (primary, replica-1, ...): a read that fails on a replica and is tried elsewhere counts on both.',
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of reads.readCounts()) this.inc({ database: c.name }, c.reads);
+      },
+    });
+    if (!reads.hasReplicas) return;
+    new Gauge({
+      name: 'consent_db_replica_ready',
+      help: 'Whether reads may go to the replica now (1), or it is skipped (0): down, lagging past DATABASE_READ_MAX_LAG_MS, or starting.',
+      labelNames: ['database', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of reads.replicaStatus()) this.set({ database: r.name, state: r.state }, r.state === 'ready' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'consent_db_replica_lag_seconds',
+      help: 'How long the primary has been beyond the revision the replica has replayed (0: it has not).',
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of reads.replicaStatus()) if (r.lagSeconds !== null) this.set({ database: r.name }, r.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'consent_db_replica_settled_revision',
+      help: 'The newest revision the replica has replayed as the primary published it: what it answers at.',
+      labelNames: ['database'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of reads.replicaStatus()) if (r.settledRevision !== null) this.set({ database: r.name }, Number(r.settledRevision));
+      },
+    });
+    this.gauge('consent_db_read_max_lag_seconds', 'A replica further behind than this is skipped (DATABASE_READ_MAX_LAG_MS).', () => reads.limits.maxLagMs / 1000);
+    this.gauge('consent_db_read_retry_seconds', 'A replica that failed is skipped this long (DATABASE_READ_RETRY_MS).', () => reads.limits.retryMs / 1000);
+    this.gauge(
+      'consent_min_revision_wait_max_seconds',
+      'A read that needs a revision waits at most this long for a replica that has it while the primary cannot answer (MIN_REVISION_WAIT_MS).',
+      () => reads.limits.revisionWaitMs / 1000,
+    );
+    this.gauge('consent_settled_revision_published', 'The newest settled revision this process published for replicas.', () => Number(published() ?? -1));
+  }
+
   /** A gauge read at scrape time: a bound's size and its use, by name. */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
-import { CAP, readAtPoint, type SettledRevisions } from '../db/point.js';
+import { CAP, NOW, readAtPoint, RevisionNotReached, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { badRequest, notFound } from '../errors.js';
 import type { LoggedEvent } from './hash.js';
 
@@ -54,10 +55,17 @@ export interface Page {
 }
 
 export class AuditFeed {
+  /** Reads go where `reads` sends them; live followers read the primary (`feedOn`). */
   constructor(
     private readonly db: Database,
-    private readonly settled: SettledRevisions,
+    settled: SettledRevisions,
+    private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
+
+  /** The primary, which live followers read: they are woken by its commits. */
+  get primary(): ReadSource {
+    return this.reads.primary;
+  }
 
   /**
    * How many events (of these types, of this user when given) lie in (`after`, `through`],
@@ -78,15 +86,19 @@ export class AuditFeed {
     return rows[0].n;
   }
 
-  /** One user's events in revision order; `nextCursor` is null once there are no more. */
-  async forUser(userId: string, after: string, limit: number, now: number): Promise<Page> {
-    const { rows: result } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) => ({
+  /** One user's events in revision order; `nextCursor` is null once there are no more. `request` carries a minRevision. */
+  forUser(userId: string, after: string, limit: number, now: number, request: PointRequest = NOW): Promise<Page> {
+    return this.reads.run(request, (src) => this.forUserOn(src, userId, after, limit, now, request));
+  }
+
+  private async forUserOn(src: ReadSource, userId: string, after: string, limit: number, now: number, request: PointRequest): Promise<Page> {
+    const { rows: result } = await readAtPoint<EventRow>(src.db, src.settled, request, now, (cap) => ({
       text: `SELECT ${EVENT_COLUMNS} FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
               WHERE p.user_id = $1 AND p.revision <= ${CAP} AND p.revision > $3::bigint ORDER BY p.revision LIMIT $4`,
       params: [userId, cap.revision, after, limit],
     }));
     if (result.length === 0) {
-      const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
+      const known = await src.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
       if (known.length === 0) throw notFound(`user ${userId} is not known`);
     }
     const items = result.map(toAuditEvent);
@@ -99,10 +111,24 @@ export class AuditFeed {
    * `nextCursor` sees every event exactly once even though revisions commit out of order.
    * `nextCursor` is always set: past the last item, or at the settled revision when the page is
    * not full, so that gaps left by abandoned revisions are stepped over once and for all.
-   * `userId` keeps one user's events only (its cursor still moves through the whole log).
+   * `userId` keeps one user's events only (its cursor still moves through the whole log). A
+   * replica that has not replayed `after` yet sends the read elsewhere, so a cursor never meets a
+   * database that knows less than the one that gave it. `request` carries a minRevision.
    */
-  async feed(after: string, limit: number, types: readonly string[] | null, now: number, userId: string | null = null): Promise<Page> {
-    const { rows: result, point } = await readAtPoint<EventRow>(this.db, this.settled, { kind: 'now' }, now, (cap) =>
+  feed(after: string, limit: number, types: readonly string[] | null, now: number, userId: string | null = null, request: PointRequest = NOW): Promise<Page> {
+    return this.reads.run(request, (src) => this.feedOn(src, after, limit, types, now, userId, request));
+  }
+
+  async feedOn(
+    src: ReadSource,
+    after: string,
+    limit: number,
+    types: readonly string[] | null,
+    now: number,
+    userId: string | null = null,
+    request: PointRequest = NOW,
+  ): Promise<Page> {
+    const { rows: result, point } = await readAtPoint<EventRow>(src.db, src.settled, request, now, (cap) =>
       userId === null
         ? {
             text: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
@@ -121,7 +147,8 @@ export class AuditFeed {
     const items = result.map(toAuditEvent);
     if (items.length === limit) return { items, nextCursor: items[items.length - 1].revision };
     if (BigInt(point.revision) < BigInt(after)) {
-      const newest = await this.db.query<{ r: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS r FROM revision_seq`);
+      if (!src.settled.authoritative) throw new RevisionNotReached(after, point.revision);
+      const newest = await src.db.query<{ r: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END::text AS r FROM revision_seq`);
       if (BigInt(after) > BigInt(newest[0].r)) {
         throw badRequest(`after ${after} is beyond the newest revision ${newest[0].r}`, [{ path: 'query.after', message: 'is beyond the newest revision' }]);
       }

@@ -105,7 +105,8 @@ export class AuditFollower implements AsyncIterableIterator<LoggedEvent>, Wakeab
         continue;
       }
       const seen = this.signal.current;
-      const page = await this.feed.feed(this.cursor, PAGE, this.options.types, Date.now(), this.options.userId);
+      // The primary, whose commits wake followers: a replica may not have replayed them yet.
+      const page = await this.feed.feedOn(this.feed.primary, this.cursor, PAGE, this.options.types, Date.now(), this.options.userId);
       if (this.ended) continue;
       this.buffer = page.items;
       this.cursor = page.nextCursor!;

@@ -81,7 +81,11 @@ export class DatabaseDown extends Error {
 }
 
 /** Failures to open a connection: the server is not there, or not taking connections. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT', 'CONNECT_TIMEOUT', '57P03']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT', 'CONNECT_TIMEOUT', '57P03',
+  // No host of a multi-host URL accepted writes (target_session_attrs=read-write): a failover under way.
+  'TARGET_SESSION_ATTRS',
+]);
 const isConnectFailure = (err: unknown) => CONNECT_FAILURES.has((err as { code?: string } | null)?.code ?? '');
 /** Losses of an open connection: one alone may be a single backend ended; several at once, the server going away. */
 const CONNECTION_LOSSES = new Set(['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02']);

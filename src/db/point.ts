@@ -15,9 +15,12 @@ export interface Point {
   newestPolicy: string | null;
 }
 
-/** `where` names the part of the request the point came from, for error paths (default `query`). */
+/**
+ * `where` names the part of the request the point came from, for error paths (default `query`).
+ * `minRevision` asks for a "now" read at that revision or a later one (docs/decisions/0041).
+ */
 export type PointRequest =
-  | { kind: 'now' }
+  | { kind: 'now'; minRevision?: string; where?: string }
   | { kind: 'asOf'; at: number; where?: string }
   | { kind: 'atRevision'; revision: string; where?: string };
 
@@ -33,6 +36,9 @@ export interface ReadCap {
   recordedBy: string;
 }
 
+/** A read now, with no minRevision: what reads that are not at a point ask for. */
+export const NOW: PointRequest = Object.freeze({ kind: 'now' });
+
 /** The revision cap in a point read's SQL. */
 export const CAP = '$2::bigint';
 
@@ -44,6 +50,27 @@ export const SETTLE_WAIT_MS = 5_000;
 const SETTLED_FRESH_MS = 5;
 /** From this age on, a read that reuses a settled revision also starts settling the next one, without waiting for it. */
 const SETTLED_RENEW_MS = 2;
+
+/**
+ * A replica has not yet replayed the revision a read needs (its `minRevision` or `atRevision`, or a
+ * feed's cursor): the read is sent to another database instead (`ReadRouter`).
+ */
+export class RevisionNotReached extends Error {
+  constructor(
+    readonly needed: string,
+    readonly reached: string,
+  ) {
+    super(`revision ${needed} has not been replayed here yet (only ${reached})`);
+    this.name = 'RevisionNotReached';
+  }
+}
+
+/** A "now" read's minRevision, or an atRevision read's revision: what a database must have reached to answer it. */
+export function revisionNeeded(request: PointRequest): string | null {
+  if (request.kind === 'atRevision') return request.revision;
+  if (request.kind === 'now' && request.minRevision !== undefined) return request.minRevision;
+  return null;
+}
 
 function settleFailed(err: unknown): never {
   if ((err as { code?: string }).code === '55P03') throw unavailable('recent writes have not settled yet; retry');
@@ -58,6 +85,9 @@ export interface Settled {
 
 /** Bounds the users a settling names as changed: beyond it, the users' facts cache forgets every user. */
 const MAX_CHANGED_USERS = 10_000;
+
+/** How a database's settled revision is found: settled on the primary, read as published on a replica. */
+export type Settler = (db: Queryable, known: string) => Promise<Settled & { changedUsers: string[] | null }>;
 
 /**
  * The newest revision taken, once every revision up to it has committed or been abandoned, the
@@ -77,6 +107,19 @@ export async function settledRevision(db: Queryable, known = '-1'): Promise<Sett
 }
 
 /**
+ * A replica's settled revision: the one the primary published last, as replayed here (migration
+ * 0015), with the same newest policy revision and changed users as `settledRevision`. A replica
+ * never settles a revision of its own: it cannot see the primary's writers.
+ */
+export async function replicatedRevision(db: Queryable, known = '-1'): Promise<Settled & { changedUsers: string[] | null }> {
+  const rows = await db.query<{ settled: string; newest_policy: string | null; changed_users: string[] | null }>(
+    'SELECT settled::text, newest_policy::text, changed_users FROM consent_replicated_changes($1, $2)',
+    [known, MAX_CHANGED_USERS],
+  );
+  return { revision: String(rows[0].settled), newestPolicy: rows[0].newest_policy, changedUsers: rows[0].changed_users };
+}
+
+/**
  * Settled revisions, shared by the reads of one process. Settling looks at every lock in the
  * server, so concurrent reads share one settling, and a result stays usable for a few
  * milliseconds. A read never gets a revision older than a write this process has committed, so a
@@ -92,12 +135,20 @@ export class SettledRevisions {
 
   /**
    * `users` keeps users' facts for the reads capped at these revisions: each settling tells it
-   * which users' facts changed before the revision is handed out.
+   * which users' facts changed before the revision is handed out. A replica's revisions are the
+   * ones the primary published (`replicatedRevision`): they are not `authoritative`, since a
+   * revision beyond them may exist all the same.
    */
   constructor(
     private readonly db: Queryable,
-    readonly users = new UserFactsCache(),
-  ) {}
+    public users = new UserFactsCache(),
+    private readonly options: { settle?: Settler; authoritative?: boolean } = {},
+  ) {
+    this.authoritative = options.authoritative ?? true;
+  }
+
+  /** Whether a revision beyond the newest settled one does not exist yet (the primary), or may only not have been replayed (a replica). */
+  readonly authoritative: boolean;
 
   /** Told the revision of each audited write this process commits (live subscriptions wake on it). */
   onAudited: ((revision: string) => void) | null = null;
@@ -144,9 +195,10 @@ export class SettledRevisions {
   /** The settling in flight, or a new one. */
   private settle(): Promise<bigint> {
     const started = Date.now();
-    this.pending ??= settledRevision(this.db, this.value.toString())
+    this.pending ??= (this.options.settle ?? settledRevision)(this.db, this.value.toString())
       .then((r) => {
         const value = BigInt(r.revision);
+        if (value < this.value) this.wentBack();
         // Before the revision is handed out: a read at it must not find a user's facts from before a change up to it.
         this.users.changed(value > this.value ? value : this.value, r.changedUsers);
         let { newestPolicy } = this.settled;
@@ -164,6 +216,17 @@ export class SettledRevisions {
 
   private current(): Settled {
     return this.settled;
+  }
+
+  /**
+   * A replica answered with a revision older than one it answered before: another database now
+   * answers at its address (restored, or rebuilt from an older backup). What was known of the old
+   * one is forgotten: its users' facts, and the revision reads were capped at.
+   */
+  private wentBack(): void {
+    this.users = new UserFactsCache(this.users.max);
+    this.value = -1n;
+    this.settled = { revision: '-1', newestPolicy: null };
   }
 }
 
@@ -207,6 +270,7 @@ export async function settleRevision(
   let newest = await settled.get();
   if (BigInt(revision) > BigInt(newest.revision)) newest = await settled.get(true);
   if (BigInt(revision) > BigInt(newest.revision)) {
+    if (!settled.authoritative) throw new RevisionNotReached(revision, newest.revision);
     throw badRequest(`atRevision ${revision} is beyond the newest revision ${newest.revision}`, [
       { path: `${where}.atRevision`, message: `must be at most ${newest.revision}` },
     ]);
@@ -220,8 +284,16 @@ export async function settleRevision(
   return { revision, at: rows[0].at ?? 0, newestPolicy: newest.newestPolicy };
 }
 
-/** Parses the `asOf` / `atRevision` parameters of a read. */
-export function pointRequest(query: { asOf?: string; atRevision?: string }, where = 'query'): PointRequest {
+/** Parses the `asOf` / `atRevision` / `minRevision` parameters of a read. */
+export function pointRequest(query: { asOf?: string; atRevision?: string; minRevision?: string }, where = 'query'): PointRequest {
+  if (query.minRevision !== undefined) {
+    if (query.asOf !== undefined || query.atRevision !== undefined) {
+      throw badRequest('minRevision asks for a read now: it cannot be used with asOf or atRevision', [
+        { path: `${where}.minRevision`, message: 'use either minRevision, or asOf or atRevision' },
+      ]);
+    }
+    return { kind: 'now', minRevision: BigInt(query.minRevision).toString(), where };
+  }
   if (query.asOf !== undefined && query.atRevision !== undefined) {
     throw badRequest('asOf and atRevision cannot be used together', [
       { path: `${where}.asOf`, message: 'use either asOf or atRevision' },
@@ -243,7 +315,10 @@ export function readyPoint(settled: SettledRevisions, request: PointRequest, now
   if (request.kind === 'atRevision') return null;
   const ready = settled.peek();
   if (ready === null) return null;
-  if (request.kind === 'now') return { revision: ready.revision, at: now, recordedBy: null, newestPolicy: ready.newestPolicy };
+  if (request.kind === 'now') {
+    if (request.minRevision !== undefined && BigInt(ready.revision) < BigInt(request.minRevision)) return null;
+    return { revision: ready.revision, at: now, recordedBy: null, newestPolicy: ready.newestPolicy };
+  }
   notInFuture(request, now);
   return { revision: ready.revision, at: request.at, recordedBy: request.at, newestPolicy: ready.newestPolicy };
 }
@@ -257,8 +332,27 @@ export async function resolvePoint(db: Queryable, settled: SettledRevisions, req
     return { revision, at, recordedBy: null, newestPolicy };
   }
   if (request.kind === 'asOf') notInFuture(request, now);
-  const { revision, newestPolicy } = await settled.get();
+  const { revision, newestPolicy } =
+    request.kind === 'now' && request.minRevision !== undefined ? await reachRevision(settled, request.minRevision, request.where) : await settled.get();
   return request.kind === 'asOf'
     ? { revision, at: request.at, recordedBy: request.at, newestPolicy }
     : { revision, at: now, recordedBy: null, newestPolicy };
+}
+
+/**
+ * A settled revision at `minRevision` or beyond, settling a new one when the newest known is older.
+ * On the primary, a revision a write returned has been taken before any settling that begins
+ * after it, so one that is still beyond was never returned: 400, as for atRevision. A replica
+ * that has not replayed it says so (`RevisionNotReached`), and the read goes elsewhere.
+ */
+export async function reachRevision(settled: SettledRevisions, minRevision: string, where = 'query'): Promise<Settled> {
+  const needed = BigInt(minRevision);
+  let newest = await settled.get();
+  if (BigInt(newest.revision) >= needed) return newest;
+  newest = await settled.get(true);
+  if (BigInt(newest.revision) >= needed) return newest;
+  if (!settled.authoritative) throw new RevisionNotReached(minRevision, newest.revision);
+  throw badRequest(`minRevision ${minRevision} is beyond the newest revision ${newest.revision}`, [
+    { path: `${where}.minRevision`, message: `must be at most ${newest.revision}` },
+  ]);
 }

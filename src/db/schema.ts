@@ -3,6 +3,7 @@ import {
   bigint,
   customType,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -106,6 +107,21 @@ export const users = pgTable('users', {
    */
   facts: jsonb('facts').notNull().default(sql`'[]'::jsonb`),
 });
+
+/**
+ * The newest settled revision as the primary last published it, one row. Streaming replicas replay
+ * it only after every commit of a revision up to it, so a replica reads it as the revision it may
+ * answer at (docs/decisions/0040).
+ */
+export const settledWatermark = pgTable(
+  'settled_watermark',
+  {
+    one: boolean('one').primaryKey().default(true),
+    revision: bigint('revision', { mode: 'bigint' }).notNull(),
+    publishedAt: ts('published_at').notNull(),
+  },
+  (t) => [check('settled_watermark_one_row', sql`${t.one}`)],
+);
 
 /** Heads of chains that belong to no user (policies). */
 export const chainHeads = pgTable('chain_heads', {

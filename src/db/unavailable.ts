@@ -19,6 +19,7 @@ const DRIVER_CODES = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
+  'TARGET_SESSION_ATTRS',
 ]);
 
 const SQLSTATES = new Set([

@@ -28,7 +28,7 @@ export class UserFactsCache {
   /** Reads that began before this revision are not kept: the changes they may miss were forgotten. */
   private floor = 0n;
 
-  constructor(private readonly max = 20_000) {}
+  constructor(readonly max = 20_000) {}
 
   get size(): number {
     return this.entries.size;

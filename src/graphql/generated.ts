@@ -150,7 +150,10 @@ export type ActorKind =
   /** Any other caller. */
   | "service";
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type Query = {
   __typename?: "Query";
   /** A user: plan, consent now and latest terms acceptance (`consent:read`, `consent:write`, or `consent:self` for its own user). Null when unknown. */
@@ -177,59 +180,103 @@ export type Query = {
   consentStatistics: ConsentStatistics;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QueryuserArgs = {
   userId: Scalars["ID"];
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerytrainingConsentArgs = {
   userId: Scalars["ID"];
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerytermsAcceptancesArgs = {
   userId: Scalars["ID"];
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerychatArgs = {
   chatId: Scalars["ID"];
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerytrainingEligibilityArgs = {
   chatId: Scalars["ID"];
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerytrainingEligibilityBatchArgs = {
   chatIds: Array<Scalars["ID"]>;
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
+export type QuerypoliciesArgs = {
+  minRevision?: InputMaybe<Scalars["Revision"]>;
+};
+
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerypolicyArgs = {
   version: Scalars["String"];
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QueryauditEventsArgs = {
   userId: Scalars["ID"];
   after?: InputMaybe<Scalars["Revision"]>;
   first?: InputMaybe<Scalars["Int"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QuerychangeFeedArgs = {
   after?: InputMaybe<Scalars["Revision"]>;
   first?: InputMaybe<Scalars["Int"]>;
   types?: InputMaybe<Array<Scalars["String"]>>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
 /** Reads. Each field needs the scope its REST operation needs. */
@@ -408,6 +455,7 @@ export type User = {
 export type UsertrainingConsentArgs = {
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
 /** A user: created on the first write about it. */
@@ -520,6 +568,7 @@ export type Chat = {
 export type ChattrainingEligibilityArgs = {
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
 /** A flag on a chat. */
@@ -1085,7 +1134,12 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QuerytrainingEligibilityBatchArgs, "chatIds">
   >;
-  policies?: Resolver<Array<ResolversTypes["Policy"]>, ParentType, ContextType>;
+  policies?: Resolver<
+    Array<ResolversTypes["Policy"]>,
+    ParentType,
+    ContextType,
+    Partial<QuerypoliciesArgs>
+  >;
   policy?: Resolver<
     Maybe<ResolversTypes["Policy"]>,
     ParentType,

@@ -6,6 +6,7 @@ import { ActivityIn, ChatIn, ChatParams, ConsentIn, FlagIn, PlanIn, PolicyIn, Te
 import type { WriteResult } from '../services/write.js';
 import { allow, idempotencyOf, parseArgs, RULES, writeContextOf } from './access.js';
 import type { MutationResolvers } from './generated.js';
+import { carrying } from './min-revision.js';
 import type { GraphqlServices } from './services.js';
 import type { ConsentRead } from './views.js';
 
@@ -13,8 +14,15 @@ import type { ConsentRead } from './views.js';
 const userPath = (userId: string, rest: string) => `/v1/users/${userId}/${rest}`;
 const chatPath = (chatId: string, rest = '') => `/v1/chats/${chatId}${rest}`;
 
-/** The body a write answered with (or replayed), as its REST route would have sent it. */
-const bodyOf = <T>(result: WriteResult): T => result.body as T;
+/**
+ * The body a write answered with (or replayed), as its REST route would have sent it, carrying its
+ * revision: the fields nested under a mutation's result read the write, whichever database
+ * answers them.
+ */
+const bodyOf = <T>(result: WriteResult): T => {
+  const body = result.body as T & { revision?: string };
+  return typeof body?.revision === 'string' ? carrying(body, body.revision) : body;
+};
 
 export function mutationResolvers(s: GraphqlServices): MutationResolvers {
   return {

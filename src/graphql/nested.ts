@@ -3,32 +3,44 @@ import { pointRequest, type PointRequest } from '../db/point.js';
 import { notFound } from '../errors.js';
 import { requestTime } from '../http/context.js';
 import { requireUser } from '../http/plugins/auth.js';
-import { AuditQuery, Id, PointQuery, UserParams } from '../http/schemas.js';
+import { AuditQuery, Id, MinRevisionQuery, PointQuery, UserParams } from '../http/schemas.js';
 import type { ChatView } from '../services/chats.js';
 import type { UserView } from '../services/consent.js';
 import { allow, parseArgs, RULES } from './access.js';
 import type { Loaders, UserResolvers } from './generated.js';
+import { carriedBy, carrying, highest, nowAt } from './min-revision.js';
 import { FIRST } from './queries.js';
 import type { GraphqlServices } from './services.js';
 import type { ConsentRead } from './views.js';
 
 type Query<O, P> = { obj: O; params: P };
-type PointArgs = { asOf?: string | null; atRevision?: string | null };
+type PointArgs = { asOf?: string | null; atRevision?: string | null; minRevision?: string | null };
 
-/** Queries grouped by the point they ask about: each group is read at one point, in one call. */
+/**
+ * Queries grouped by the point they ask about: each group is read at one point, in one call. A
+ * "now" read also honours the minRevision its parent field was asked with.
+ */
 function byPoint<O>(queries: Query<O, PointArgs>[]): Map<string, { request: PointRequest; indexes: number[] }> {
   const groups = new Map<string, { request: PointRequest; indexes: number[] }>();
   queries.forEach((q, i) => {
-    const key = `${q.params.asOf ?? ''}|${q.params.atRevision ?? ''}`;
+    const { asOf, atRevision } = q.params;
+    const atPoint = (asOf ?? null) !== null || (atRevision ?? null) !== null;
+    const minRevision = atPoint ? (q.params.minRevision ?? undefined) : highest([q.params.minRevision ?? undefined, carriedBy(q.obj)]);
+    const key = `${asOf ?? ''}|${atRevision ?? ''}|${minRevision ?? ''}`;
     let group = groups.get(key);
     if (group === undefined) {
-      const point = parseArgs(PointQuery, { asOf: q.params.asOf, atRevision: q.params.atRevision });
+      const point = parseArgs(PointQuery, { asOf, atRevision, minRevision });
       groups.set(key, (group = { request: pointRequest(point, 'args'), indexes: [] }));
     }
     group.indexes.push(i);
   });
   return groups;
 }
+
+/** The highest minRevision the parents of these queries were read with. */
+const carriedByAll = (queries: Query<unknown, unknown>[]) => highest(queries.map((q) => carriedBy(q.obj)));
+
+const UserNow = UserParams.extend(MinRevisionQuery.shape);
 
 const ChatsPage = AuditQuery.pick({ limit: true }).extend({ after: Id.optional() });
 
@@ -45,20 +57,27 @@ export function loaders(s: GraphqlServices): Loaders {
   const nested = {
     Query: {
       // Aliased `user` fields of one query are read together; each answers or fails on its own.
-      user: async (queries: Query<unknown, { userId: string }>[], ctx: MercuriusContext): Promise<(UserView | null | Error)[]> => {
+      // Read together at the highest minRevision any of them asks for: "at least" holds for each.
+      user: async (queries: Query<unknown, { userId: string; minRevision?: string | null }>[], ctx: MercuriusContext): Promise<(UserView | null | Error)[]> => {
         const asked = queries.map((q) => {
           try {
             const holder = allow(ctx, RULES.readers);
-            const { userId } = parseArgs(UserParams, { userId: q.params.userId });
+            const { userId, minRevision } = parseArgs(UserNow, { userId: q.params.userId, minRevision: q.params.minRevision });
             requireUser(holder, userId);
-            return userId;
+            return { userId, minRevision };
           } catch (err) {
             return err as Error;
           }
         });
-        const ids = asked.filter((a): a is string => typeof a === 'string');
-        const users = ids.length > 0 ? await s.consent.getUsers(ids, { kind: 'now' }, requestTime().getTime()) : new Map<string, UserView>();
-        return asked.map((a) => (typeof a === 'string' ? (users.get(a) ?? null) : a));
+        const ok = asked.filter((a): a is { userId: string; minRevision: string | undefined } => !(a instanceof Error));
+        const minRevision = highest(ok.map((a) => a.minRevision));
+        const users =
+          ok.length > 0 ? await s.consent.getUsers(ok.map((a) => a.userId), nowAt(minRevision), requestTime().getTime()) : new Map<string, UserView>();
+        return asked.map((a) => {
+          if (a instanceof Error) return a;
+          const user = users.get(a.userId);
+          return user === undefined ? null : carrying(user, a.minRevision);
+        });
       },
     },
     User: {
@@ -77,7 +96,7 @@ export function loaders(s: GraphqlServices): Loaders {
       },
       termsAcceptances: async (queries: Query<UserView, object>[], ctx: MercuriusContext) => {
         own(ctx, RULES.readers, queries.map((q) => q.obj.userId));
-        const lists = await s.consent.termsAcceptancesOf(queries.map((q) => q.obj.userId));
+        const lists = await s.consent.termsAcceptancesOf(queries.map((q) => q.obj.userId), nowAt(carriedByAll(queries)));
         return queries.map((q) => lists.get(q.obj.userId) ?? []);
       },
       chats: async (queries: Query<UserView, { first?: number | null; after?: string | null }>[], ctx: MercuriusContext) => {
@@ -86,18 +105,21 @@ export function loaders(s: GraphqlServices): Loaders {
           const { limit, after } = parseArgs(ChatsPage, { limit: q.params.first, after: q.params.after }, FIRST);
           return { userId: q.obj.userId, after: after ?? '', limit: limit ?? 100 };
         });
-        const pages = await s.chats.pagesOf(requests);
-        return pages.map((p) => ({ items: p.items, nextCursor: p.more ? p.items[p.items.length - 1].chatId : null }));
+        const pages = await s.chats.pagesOf(requests, nowAt(carriedByAll(queries)));
+        return pages.map((p, i) => {
+          const carried = carriedBy(queries[i].obj);
+          return { items: p.items.map((c) => carrying(c, carried)), nextCursor: p.more ? p.items[p.items.length - 1].chatId : null };
+        });
       },
     },
     Chat: {
       user: async (queries: Query<ChatView, object>[], ctx: MercuriusContext): Promise<UserView[]> => {
         own(ctx, RULES.readers, queries.map((q) => q.obj.userId));
-        const users = await s.consent.getUsers(queries.map((q) => q.obj.userId), { kind: 'now' }, requestTime().getTime());
+        const users = await s.consent.getUsers(queries.map((q) => q.obj.userId), nowAt(carriedByAll(queries)), requestTime().getTime());
         return queries.map((q) => {
           const user = users.get(q.obj.userId);
           if (user === undefined) throw notFound(`user ${q.obj.userId} is not known`);
-          return user;
+          return carrying(user, carriedBy(q.obj));
         });
       },
       trainingEligibility: async (queries: Query<ChatView, PointArgs>[], ctx: MercuriusContext) => {
@@ -121,7 +143,7 @@ export function userResolvers(s: GraphqlServices): UserResolvers {
       const holder = allow(ctx, RULES.userAudit);
       requireUser(holder, user.userId);
       const { after, limit } = parseArgs(AuditQuery, { after: args.after, limit: args.first }, FIRST);
-      return s.audit.forUser(user.userId, after ?? '0', limit ?? 100, requestTime().getTime());
+      return s.audit.forUser(user.userId, after ?? '0', limit ?? 100, requestTime().getTime(), nowAt(carriedBy(user)));
     },
   };
 }

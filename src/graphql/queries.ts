@@ -2,8 +2,9 @@ import { pointRequest } from '../db/point.js';
 import { AppError } from '../errors.js';
 import { requestTime } from '../http/context.js';
 import { requireUser } from '../http/plugins/auth.js';
-import { AuditQuery, BatchIn, ChatParams, FeedQuery, PointQuery, PolicyParams, UserParams } from '../http/schemas.js';
+import { AuditQuery, BatchIn, ChatParams, FeedQuery, MinRevisionQuery, PointQuery, PolicyParams, UserParams } from '../http/schemas.js';
 import { allow, parseArgs, RULES } from './access.js';
+import { carrying, nowAt } from './min-revision.js';
 import type { QueryResolvers } from './generated.js';
 import type { GraphqlServices } from './services.js';
 
@@ -20,6 +21,9 @@ async function orNull<T>(read: Promise<T>): Promise<T | null> {
 const UserPoint = UserParams.extend(PointQuery.shape);
 const ChatPoint = ChatParams.extend(PointQuery.shape);
 const UserAudit = UserParams.extend(AuditQuery.shape);
+const UserNow = UserParams.extend(MinRevisionQuery.shape);
+const ChatNow = ChatParams.extend(MinRevisionQuery.shape);
+const PolicyNow = PolicyParams.extend(MinRevisionQuery.shape);
 
 /** `types` as REST takes it: comma-separated, within the same length limit. */
 export function typeList(types: readonly string[] | null | undefined): string[] | null {
@@ -45,15 +49,16 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
 
     termsAcceptances: async (_root, args, ctx) => {
       const holder = allow(ctx, RULES.readers);
-      const { userId } = parseArgs(UserParams, args);
+      const { userId, minRevision } = parseArgs(UserNow, args);
       requireUser(holder, userId);
-      return (await orNull(s.consent.listTermsAcceptances(userId)))?.items ?? [];
+      return (await orNull(s.consent.listTermsAcceptances(userId, nowAt(minRevision))))?.items ?? [];
     },
 
     chat: async (_root, args, ctx) => {
       const holder = allow(ctx, RULES.readers);
-      const { chatId } = parseArgs(ChatParams, args);
-      return orNull(s.chats.get(chatId, (owner) => requireUser(holder, owner)));
+      const { chatId, minRevision } = parseArgs(ChatNow, args);
+      const chat = await orNull(s.chats.get(chatId, (owner) => requireUser(holder, owner), nowAt(minRevision)));
+      return chat && carrying(chat, minRevision);
     },
 
     trainingEligibility: async (_root, args, ctx) => {
@@ -68,22 +73,27 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
       return s.eligibility.batch(chatIds, pointRequest(point, 'args'), requestTime().getTime());
     },
 
-    policies: async (_root, _args, ctx) => {
+    policies: async (_root, args, ctx) => {
       allow(ctx, RULES.anyToken);
-      return (await s.policies.list()).items;
+      const { minRevision } = parseArgs(MinRevisionQuery, args);
+      return (await s.policies.list(nowAt(minRevision))).items;
     },
 
     policy: async (_root, args, ctx) => {
       allow(ctx, RULES.anyToken);
-      const { version } = parseArgs(PolicyParams, args);
-      return orNull(s.policies.get(version));
+      const { version, minRevision } = parseArgs(PolicyNow, args);
+      return orNull(s.policies.get(version, nowAt(minRevision)));
     },
 
     auditEvents: async (_root, args, ctx) => {
       const holder = allow(ctx, RULES.userAudit);
-      const { userId, after, limit } = parseArgs(UserAudit, { userId: args.userId, after: args.after, limit: args.first }, FIRST);
+      const { userId, after, limit, minRevision } = parseArgs(
+        UserAudit,
+        { userId: args.userId, after: args.after, limit: args.first, minRevision: args.minRevision },
+        FIRST,
+      );
       requireUser(holder, userId);
-      return s.audit.forUser(userId, after ?? '0', limit ?? 100, requestTime().getTime());
+      return s.audit.forUser(userId, after ?? '0', limit ?? 100, requestTime().getTime(), nowAt(minRevision));
     },
 
     consentStatistics: async (_root, args, ctx) => {
@@ -93,8 +103,8 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
 
     changeFeed: async (_root, args, ctx) => {
       allow(ctx, RULES.feed);
-      const { after, limit } = parseArgs(AuditQuery, { after: args.after, limit: args.first }, FIRST);
-      return s.audit.feed(after ?? '0', limit ?? 100, typeList(args.types), requestTime().getTime());
+      const { after, limit, minRevision } = parseArgs(AuditQuery, { after: args.after, limit: args.first, minRevision: args.minRevision }, FIRST);
+      return s.audit.feed(after ?? '0', limit ?? 100, typeList(args.types), requestTime().getTime(), null, nowAt(minRevision));
     },
   };
 }

@@ -40,9 +40,20 @@ export const UserParams = z.strictObject({ userId: Id });
 export const ChatParams = z.strictObject({ chatId: Id });
 export const PolicyParams = z.strictObject({ version: z.string().min(1).max(64) });
 
+/** What `minRevision` says wherever a read takes it (docs/decisions/0041). */
+export const MIN_REVISION_DESCRIPTION =
+  'Answer at this revision or a later one: the revision a write returned, to read that write from any instance ' +
+  '(400 when beyond the newest revision, or with asOf or atRevision; 503 UNAVAILABLE with Retry-After when no database can answer at it in time)';
+
+const MinRevision = Revision.optional().describe(MIN_REVISION_DESCRIPTION);
+
+/** The query of a read that is not at a point but can be asked to include a write. */
+export const MinRevisionQuery = z.strictObject({ minRevision: MinRevision });
+
 export const PointQuery = z.strictObject({
   asOf: Timestamp.optional().describe('Evaluate as of this time (not in the future)'),
   atRevision: Revision.optional().describe('Evaluate after this revision (not beyond the newest)'),
+  minRevision: MinRevision,
 });
 
 export const ConsentOut = named(
@@ -192,6 +203,7 @@ export const BatchIn = z.strictObject({
   chatIds: z.array(Id).min(1).max(10_000),
   asOf: Timestamp.optional(),
   atRevision: Revision.optional(),
+  minRevision: MinRevision,
   receipt: z.boolean().optional().describe('true: add a signed decision receipt'),
 });
 
@@ -246,6 +258,7 @@ export const AuditPageOut = named(
 export const AuditQuery = z.strictObject({
   after: Revision.optional().describe('Return events after this revision'),
   limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100)'),
+  minRevision: MinRevision,
 });
 
 export const FeedQuery = AuditQuery.extend({
@@ -288,11 +301,13 @@ const TreeSize = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const CheckpointsQuery = z.strictObject({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Checkpoints of a larger tree than this'),
   limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (default 100)'),
+  minRevision: MinRevision,
 });
 
 export const InclusionQuery = z.strictObject({
   revision: Revision.describe("The event's revision"),
   treeSize: TreeSize.optional().describe('Size of the tree to prove against (default: the latest checkpoint)'),
+  minRevision: MinRevision,
 });
 
 export const InclusionProofOut = named(
@@ -305,7 +320,7 @@ export const InclusionProofOut = named(
   'InclusionProof',
 );
 
-export const ConsistencyQuery = z.strictObject({ from: TreeSize, to: TreeSize });
+export const ConsistencyQuery = z.strictObject({ from: TreeSize, to: TreeSize, minRevision: MinRevision });
 
 export const ConsistencyProofOut = named(
   z.object({ from: z.number().int(), to: z.number().int(), path: z.array(z.string()).describe('Consistency proof (RFC 6962), lowercase hex') }),
@@ -357,6 +372,7 @@ export const UserExportOut = named(
 
 export const RetentionQuery = z.strictObject({
   asOf: Timestamp.optional().describe('Evaluate as of this time (not in the future)'),
+  minRevision: MinRevision,
   after: Id.optional().describe('Start after this chatId (byte order)'),
   limit: z.coerce.number().int().min(1).max(100_000_000).optional().describe('At most this many lines'),
 });

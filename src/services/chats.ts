@@ -1,6 +1,7 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { Database, Queryable, Transaction } from '../db/client.js';
-import type { SettledRevisions } from '../db/point.js';
+import { NOW, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ReadRouter } from '../db/read-router.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { runWrite, type IdempotencyRequest, type WriteResult } from './write.js';
 
@@ -63,9 +64,11 @@ async function loadChat(q: Queryable, chatId: string, lock = false): Promise<Cha
 export type OwnerCheck = (ownerUserId: string) => void;
 
 export class ChatService {
+  /** Writes go to `db`, the primary; reads where `reads` sends them. */
   constructor(
     private readonly db: Database,
     private readonly settled: SettledRevisions,
+    private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
 
   /** Every chat of a user, by chatId (an export). */
@@ -74,8 +77,9 @@ export class ChatService {
     return rows.map((c) => chatView(c));
   }
 
-  async get(chatId: string, checkOwner: OwnerCheck): Promise<ChatView> {
-    const chat = await loadChat(this.db, chatId);
+  /** The chat as stored now; `request` carries a minRevision. */
+  async get(chatId: string, checkOwner: OwnerCheck, request: PointRequest = NOW): Promise<ChatView> {
+    const chat = await this.reads.run(request, (src) => loadChat(src.db, chatId));
     if (!chat) throw notFound(`chat ${chatId} is not registered`);
     checkOwner(chat.user_id);
     return chatView(chat);
@@ -85,13 +89,16 @@ export class ChatService {
    * Pages of several users' chats ordered by chatId (byte order), in one statement: for each
    * request at most `limit` chats after `after`, and whether there are more.
    */
-  async pagesOf(requests: readonly { userId: string; after: string; limit: number }[]): Promise<{ items: ChatView[]; more: boolean }[]> {
-    const rows = await this.db.query<ChatRecord & { page: number }>(
+  async pagesOf(
+    requests: readonly { userId: string; after: string; limit: number }[],
+    request: PointRequest = NOW,
+  ): Promise<{ items: ChatView[]; more: boolean }[]> {
+    const rows = await this.reads.run(request, (src) => src.db.query<ChatRecord & { page: number }>(
       `SELECT q.page, p.* FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS q(user_id, after, lim, page)
          CROSS JOIN LATERAL (${chatSelect.replace('WHERE c.chat_id = $1', `WHERE c.user_id = q.user_id AND c.chat_id > q.after ORDER BY c.chat_id LIMIT q.lim + 1`)}) p
         ORDER BY q.page, p.chat_id`,
       [requests.map((r) => r.userId), requests.map((r) => r.after), requests.map((r) => r.limit)],
-    );
+    ));
     const pages = requests.map(() => ({ items: [] as ChatView[], more: false }));
     for (const row of rows) {
       const i = Number(row.page) - 1;

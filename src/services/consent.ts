@@ -1,7 +1,8 @@
 import { beginUserWrite, type WriteContext } from '../audit/append.js';
 import type { AuditEvent } from '../audit/hash.js';
 import type { Database, Transaction } from '../db/client.js';
-import { ANY_TIME, CAP, NO_REVISION_CAP, readAtPoint, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ANY_TIME, CAP, NO_REVISION_CAP, NOW, readAtPoint, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { consentAt, isoOrNull, isoTime, type Choice, type ConsentState, type Plan, type Policy, type Surface, type UserFact } from '../domain/index.js';
 import { notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { POLICIES_REVISION, type PolicyCache, toUserFacts, userFactsAt, type FactRow } from './facts.js';
@@ -117,42 +118,54 @@ const usersReadSql = `SELECT u.user_id, (extract(epoch FROM u.created_at) * 1000
 const usersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
 export class ConsentService {
+  /** Writes go to `db`, the primary; reads where `reads` sends them (a replica, or the primary). */
   constructor(
     private readonly db: Database,
     private readonly policies: PolicyCache,
     private readonly settled: SettledRevisions,
+    private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
+
+  /** The policies at a point, read through `src` when the cache must catch up. */
+  private policiesAt(src: ReadSource, point: Point) {
+    return (
+      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
+      this.policies.at(point.newestPolicy, point.revision, point.recordedBy, src.db)
+    );
+  }
 
   /**
    * The user's consent at a point. A consent alone is folded from the users' facts cache when it
    * holds the user (`UserFactsCache`), else from one statement that fills it; a user's resource is
    * read with its latest terms acceptance in one statement, which fills the cache too.
    */
-  private async read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
-    const cache = this.settled.users;
+  private read(userId: string, request: PointRequest, now: number, withTerms: boolean) {
+    return this.reads.run(request, (src) => this.readOn(src, userId, request, now, withTerms));
+  }
+
+  private async readOn(src: ReadSource, userId: string, request: PointRequest, now: number, withTerms: boolean) {
+    const cache = src.settled.users;
     let row: UserReadRow | undefined;
     let point: Point;
     let mark: bigint | null = null;
     if (withTerms) {
-      ({ rows: [row], point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => {
+      ({ rows: [row], point } = await readAtPoint<UserReadRow>(src.db, src.settled, request, now, (cap) => {
         mark = cache.mark();
         return { text: userReadSql, params: [userId, cap.revision, cap.recordedBy] };
       }));
     } else {
-      point = readyPoint(this.settled, request, now) ?? (await resolvePoint(this.db, this.settled, request, now));
+      point = readyPoint(src.settled, request, now) ?? (await resolvePoint(src.db, src.settled, request, now));
       const cached = cache.get(userId);
       if (cached !== undefined) row = { user_id: userId, facts: cached };
       else {
         mark = cache.mark();
-        [row] = await this.db.query<UserReadRow>(consentReadSql, [userId]);
+        [row] = await src.db.query<UserReadRow>(consentReadSql, [userId]);
       }
     }
     if (row === undefined) throw notFound(`user ${userId} is not known`);
     if (mark !== null) cache.set(userId, row.facts, mark);
     const facts = userFactsAt(row.facts, point.revision, point.recordedBy);
-    const { policies, revision: policiesRevision } =
-      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
-      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
+    const { policies, revision: policiesRevision } = await this.policiesAt(src, point);
     const state = consentAt(facts, policies, point.at);
     return { row, facts, state, point, etag: consentEtag(facts, policiesRevision) };
   }
@@ -161,9 +174,13 @@ export class ConsentService {
    * Many users' consents at one point, as `getConsent` answers each: from the users' facts cache,
    * and for the users it does not hold one statement for all of them. Unknown users are absent.
    */
-  async getConsents(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, { view: ConsentView; etag: string }>> {
-    const cache = this.settled.users;
-    const point = readyPoint(this.settled, request, now) ?? (await resolvePoint(this.db, this.settled, request, now));
+  getConsents(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, { view: ConsentView; etag: string }>> {
+    return this.reads.run(request, (src) => this.getConsentsOn(src, userIds, request, now));
+  }
+
+  private async getConsentsOn(src: ReadSource, userIds: readonly string[], request: PointRequest, now: number) {
+    const cache = src.settled.users;
+    const point = readyPoint(src.settled, request, now) ?? (await resolvePoint(src.db, src.settled, request, now));
     const facts = new Map<string, FactRow[]>();
     const missing: string[] = [];
     for (const u of new Set(userIds)) {
@@ -173,14 +190,12 @@ export class ConsentService {
     }
     if (missing.length > 0) {
       const mark = cache.mark();
-      for (const row of await this.db.query<UserReadRow>(usersFactsSql, [missing])) {
+      for (const row of await src.db.query<UserReadRow>(usersFactsSql, [missing])) {
         facts.set(row.user_id, row.facts);
         cache.set(row.user_id, row.facts, mark);
       }
     }
-    const { policies, revision: policiesRevision } =
-      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
-      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
+    const { policies, revision: policiesRevision } = await this.policiesAt(src, point);
     const out = new Map<string, { view: ConsentView; etag: string }>();
     for (const [userId, rows] of facts) {
       const at = userFactsAt(rows, point.revision, point.recordedBy);
@@ -190,16 +205,18 @@ export class ConsentService {
   }
 
   /** Many users as `getUser` answers each, in one statement. Unknown users are absent. */
-  async getUsers(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, UserView>> {
-    const cache = this.settled.users;
+  getUsers(userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, UserView>> {
+    return this.reads.run(request, (src) => this.getUsersOn(src, userIds, request, now));
+  }
+
+  private async getUsersOn(src: ReadSource, userIds: readonly string[], request: PointRequest, now: number): Promise<Map<string, UserView>> {
+    const cache = src.settled.users;
     let mark = 0n;
-    const { rows, point } = await readAtPoint<UserReadRow>(this.db, this.settled, request, now, (cap) => {
+    const { rows, point } = await readAtPoint<UserReadRow>(src.db, src.settled, request, now, (cap) => {
       mark = cache.mark();
       return { text: usersReadSql, params: [[...new Set(userIds)], cap.revision, cap.recordedBy] };
     });
-    const { policies } =
-      this.policies.peek(point.newestPolicy, point.revision, point.recordedBy) ??
-      (await this.policies.at(point.newestPolicy, point.revision, point.recordedBy));
+    const { policies } = await this.policiesAt(src, point);
     const out = new Map<string, UserView>();
     for (const row of rows) {
       cache.set(row.user_id, row.facts, mark);
@@ -209,9 +226,13 @@ export class ConsentService {
     return out;
   }
 
-  /** Many users' terms acceptances, newest first, in one statement; unknown users get none. */
-  async termsAcceptancesOf(userIds: readonly string[]): Promise<Map<string, TermsAcceptanceView[]>> {
-    const rows = await this.db.query<{ user_id: string; revision: string; at: number; data: Record<string, unknown> }>(
+  /** Many users' terms acceptances, newest first, in one statement; unknown users get none. `request` carries a minRevision. */
+  termsAcceptancesOf(userIds: readonly string[], request: PointRequest = NOW): Promise<Map<string, TermsAcceptanceView[]>> {
+    return this.reads.run(request, (src) => this.termsAcceptancesOn(src, userIds));
+  }
+
+  private async termsAcceptancesOn(src: ReadSource, userIds: readonly string[]): Promise<Map<string, TermsAcceptanceView[]>> {
+    const rows = await src.db.query<{ user_id: string; revision: string; at: number; data: Record<string, unknown> }>(
       `SELECT p.user_id, a.revision::text AS revision, (extract(epoch FROM a.occurred_at) * 1000)::float8 AS at, p.data
          FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
         WHERE p.user_id = ANY($1::text[]) AND a.type = 'terms.accepted' ORDER BY p.user_id, p.revision DESC`,
@@ -351,15 +372,20 @@ export class ConsentService {
     });
   }
 
-  async listTermsAcceptances(userId: string): Promise<{ items: TermsAcceptanceView[] }> {
-    const rows = await this.db.query<{ revision: string; at: number; data: Record<string, unknown> }>(
+  /** A user's terms acceptances, newest first; `request` carries a minRevision. */
+  listTermsAcceptances(userId: string, request: PointRequest = NOW): Promise<{ items: TermsAcceptanceView[] }> {
+    return this.reads.run(request, (src) => this.listTermsAcceptancesOn(src, userId));
+  }
+
+  private async listTermsAcceptancesOn(src: ReadSource, userId: string): Promise<{ items: TermsAcceptanceView[] }> {
+    const rows = await src.db.query<{ revision: string; at: number; data: Record<string, unknown> }>(
       `SELECT a.revision::text AS revision, (extract(epoch FROM a.occurred_at) * 1000)::float8 AS at, p.data
          FROM audit_event_personal p JOIN audit_events a ON a.revision = p.revision
         WHERE p.user_id = $1 AND a.type = 'terms.accepted' ORDER BY p.revision DESC`,
       [userId],
     );
     if (rows.length === 0) {
-      const known = await this.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
+      const known = await src.db.query('SELECT 1 FROM users WHERE user_id = $1', [userId]);
       if (known.length === 0) throw notFound(`user ${userId} is not known`);
     }
     return {

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
 import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
 import { type PolicyCache, CHAT_COLUMNS, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
 
@@ -98,11 +99,19 @@ export interface EligibleChat {
   retentionUntil: string | null;
 }
 
+/** Where a stream reads: the database its point was fixed on, for every page (another may not have replayed it). */
+export interface StreamPoint {
+  point: Point;
+  source: ReadSource;
+}
+
 export class EligibilityService {
+  /** Reads go where `reads` sends them (a replica, or this primary); the service writes nothing. */
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly policies: PolicyCache,
-    private readonly settled: SettledRevisions,
+    settled: SettledRevisions,
+    private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
 
   /**
@@ -111,8 +120,8 @@ export class EligibilityService {
    * to the newest settled revision; the decider filters them to its point. A promise only when
    * there was something to read.
    */
-  private ownersFacts(userIds: Iterable<string>, into: Map<string, FactRow[]>): Promise<void> | undefined {
-    const cache = this.settled.users;
+  private ownersFacts(src: ReadSource, userIds: Iterable<string>, into: Map<string, FactRow[]>): Promise<void> | undefined {
+    const cache = src.settled.users;
     const missing = new Set<string>();
     for (const u of userIds) {
       if (into.has(u) || missing.has(u)) continue;
@@ -122,7 +131,7 @@ export class EligibilityService {
     }
     if (missing.size === 0) return undefined;
     const mark = cache.mark();
-    return this.db.query<{ user_id: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
+    return src.db.query<{ user_id: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
       for (const f of found) {
         into.set(f.user_id, f.facts);
         cache.set(f.user_id, f.facts, mark);
@@ -130,26 +139,30 @@ export class EligibilityService {
     });
   }
 
-  private decider(point: Point): Decider | Promise<Decider> {
+  private decider(src: ReadSource, point: Point): Decider | Promise<Decider> {
     const ready = this.policies.peek(point.newestPolicy, point.revision, point.recordedBy);
     if (ready !== null) return new Decider(ready.policies, point);
-    return this.policies.at(point.newestPolicy, point.revision, point.recordedBy).then(({ policies }) => new Decider(policies, point));
+    return this.policies.at(point.newestPolicy, point.revision, point.recordedBy, src.db).then(({ policies }) => new Decider(policies, point));
   }
 
   /**
    * One chat: one statement, the chat's row. Its owner's facts come from the users' facts cache
    * or a second statement, beside a third only when its latest activity is not on its row.
    */
-  async single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, () => ({ text: singleSql, params: [chatId] }));
+  single(chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
+    return this.reads.run(request, (src) => this.singleOn(src, chatId, request, now));
+  }
+
+  private async singleOn(src: ReadSource, chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
+    const { rows, point } = await readAtPoint<ChatRow>(src.db, src.settled, request, now, () => ({ text: singleSql, params: [chatId] }));
     const row = rows[0] as ChatRow | undefined;
     const facts = new Map<string, FactRow[]>();
     if (row !== undefined) {
-      const reading = this.ownersFacts([row.user_id], facts);
-      const activity = completeActivity(this.db, rows, point);
+      const reading = this.ownersFacts(src, [row.user_id], facts);
+      const activity = completeActivity(src.db, rows, point);
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
-    return (await this.decider(point)).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
+    return (await this.decider(src, point)).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
   }
 
   /**
@@ -159,14 +172,18 @@ export class EligibilityService {
    * later statements start after the point's revision settled, so they see every fact up to it;
    * what they see beyond it is not counted.
    */
-  async batch(chatIds: readonly string[], request: PointRequest, now: number) {
+  batch(chatIds: readonly string[], request: PointRequest, now: number) {
+    return this.reads.run(request, (src) => this.batchOn(src, chatIds, request, now));
+  }
+
+  private async batchOn(src: ReadSource, chatIds: readonly string[], request: PointRequest, now: number) {
     const unique = [...new Set(chatIds)];
-    const { rows, point } = await readAtPoint<ChatRow>(this.db, this.settled, request, now, () => ({ text: batchSql, params: [unique] }));
+    const { rows, point } = await readAtPoint<ChatRow>(src.db, src.settled, request, now, () => ({ text: batchSql, params: [unique] }));
     const byId = new Map<string, ChatRow>();
     for (const row of rows) byId.set(row.chat_id, row);
     const facts = new Map<string, FactRow[]>();
-    await Promise.all([this.ownersFacts(rows.map((r) => r.user_id), facts), completeActivity(this.db, rows, point)]);
-    const decider = await this.decider(point);
+    await Promise.all([this.ownersFacts(src, rows.map((r) => r.user_id), facts), completeActivity(src.db, rows, point)]);
+    const decider = await this.decider(src, point);
     const results = chatIds.map((id) => {
       const row = byId.get(id);
       return decider.view(id, row, () => (row ? facts.get(row.user_id) : undefined));
@@ -179,15 +196,15 @@ export class EligibilityService {
    * the same revision cap, so pages read at different moments still describe one point.
    */
   async *eligibleChats(
-    point: Point,
+    { point, source: src }: StreamPoint,
     options: { after: string; limit: number | null; pageSize?: number },
   ): AsyncGenerator<EligibleChat[], void, undefined> {
     const cap = capOf(point);
-    const decider = await this.decider(point);
+    const decider = await this.decider(src, point);
     const pageSize = options.pageSize ?? 5_000;
     const fetchPage = async (after: string) => {
-      const rows = await this.db.query<ChatRow>(pageSql, [after, cap.revision, cap.recordedBy, pageSize]);
-      await completeActivity(this.db, rows, point);
+      const rows = await src.db.query<ChatRow>(pageSql, [after, cap.revision, cap.recordedBy, pageSize]);
+      await completeActivity(src.db, rows, point);
       return rows;
     };
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -201,6 +218,7 @@ export class EligibilityService {
         decider.trim(100_000);
         const facts = new Map<string, FactRow[]>();
         await this.ownersFacts(
+          src,
           rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
           facts,
         );
@@ -221,21 +239,26 @@ export class EligibilityService {
     }
   }
 
+  /** The point a stream will be read at, for its response headers, and the database it will be read from. */
+  resolve(request: PointRequest, now: number): Promise<StreamPoint> {
+    return this.reads.run(request, async (source) => ({ point: await resolvePoint(source.db, source.settled, request, now), source }));
+  }
+
   /**
    * Every chat whose retention has run out at the point (not deleted, `retentionUntil` not null and
    * at or before it), in chatId byte order, page by page, as `eligibleChats` reads: what the chat
    * store must purge.
    */
   async *expiredChats(
-    point: Point,
+    { point, source: src }: StreamPoint,
     options: { after: string; limit: number | null; pageSize?: number },
   ): AsyncGenerator<EligibleChat[], void, undefined> {
     const cap = capOf(point);
-    const decider = await this.decider(point);
+    const decider = await this.decider(src, point);
     const pageSize = options.pageSize ?? 5_000;
     const fetchPage = async (after: string) => {
-      const rows = await this.db.query<ChatRow>(retentionPageSql, [after, cap.revision, cap.recordedBy, pageSize]);
-      await completeActivity(this.db, rows, point);
+      const rows = await src.db.query<ChatRow>(retentionPageSql, [after, cap.revision, cap.recordedBy, pageSize]);
+      await completeActivity(src.db, rows, point);
       return rows;
     };
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -248,6 +271,7 @@ export class EligibilityService {
         decider.trim(100_000);
         const facts = new Map<string, FactRow[]>();
         await this.ownersFacts(
+          src,
           rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
           facts,
         );
@@ -265,10 +289,5 @@ export class EligibilityService {
     } finally {
       next?.catch(() => {});
     }
-  }
-
-  /** The point a stream will be read at, for its response headers. */
-  resolve(request: PointRequest, now: number): Promise<Point> {
-    return resolvePoint(this.db, this.settled, request, now);
   }
 }

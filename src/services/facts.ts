@@ -76,8 +76,11 @@ export interface PolicySet {
 /**
  * The policies, kept in memory. They are only ever added, so a caller names the newest policy
  * revision it knows of (a read's point carries the one read when its revision settled; a write
- * asks for `POLICIES_REVISION` in its own statement) and the list is read again only when that
- * changed, whichever instance added the policy. Revisions compare as numbers, as in `userFactsAt`.
+ * asks for `POLICIES_REVISION` in its own statement) and the list is read again only when it is
+ * older, whichever instance added the policy. Policies commit in revision order (each write locks
+ * the policies' chain head before it takes its revision), so a list read when the newest was R
+ * holds every policy up to R: one cache serves the primary and replicas that have replayed less.
+ * Revisions compare as numbers, as in `userFactsAt`.
  */
 export class PolicyCache {
   private revision: string | null = null;
@@ -90,8 +93,12 @@ export class PolicyCache {
   constructor(private readonly db: Queryable) {}
 
   /** `q` runs the reload: inside a transaction it must be the transaction (the embedded database has one connection). */
+  private isCurrentFor(newest: string | null): boolean {
+    return this.revision !== null && newest !== null && Number(newest) <= Number(this.revision);
+  }
+
   private async current(newest: string | null, q: Queryable = this.db): Promise<PolicyRow[]> {
-    if (newest !== this.revision || this.revision === null) {
+    if (!this.isCurrentFor(newest)) {
       const rows = await q.query<{ policies: PolicyRow[]; rev: string | null }>(
         `SELECT ${ALL_POLICIES_JSON} AS policies, ${POLICIES_REVISION} AS rev`,
       );
@@ -104,14 +111,14 @@ export class PolicyCache {
     return this.rows;
   }
 
-  /** Every policy as a row, for listing. */
-  async all(newest: string | null = null): Promise<PolicyRow[]> {
-    return this.current(newest ?? (await this.newest()));
+  /** Every policy as a row, for listing; `q` is the database asked for the newest policy revision. */
+  async all(newest: string | null = null, q: Queryable = this.db): Promise<PolicyRow[]> {
+    return this.current(newest ?? (await this.newest(q)), q);
   }
 
   /** The policies at a point, without waiting, when the cache is current for `newest`; null when it is not. */
   peek(newest: string | null, revision: string, recordedBy: number | null): PolicySet | null {
-    return newest !== null && newest === this.revision ? this.select(revision, recordedBy) : null;
+    return this.isCurrentFor(newest) ? this.select(revision, recordedBy) : null;
   }
 
   /** The policies recorded at a point, given the newest policy revision known when the point was fixed. */
@@ -128,8 +135,8 @@ export class PolicyCache {
     return { policies: counted.map((e) => e.policy), revision: Math.max(0, ...counted.map((e) => e.revision)) };
   }
 
-  private async newest(): Promise<string | null> {
-    return (await this.db.query<{ rev: string | null }>(`SELECT ${POLICIES_REVISION} AS rev`))[0].rev;
+  private async newest(q: Queryable): Promise<string | null> {
+    return (await q.query<{ rev: string | null }>(`SELECT ${POLICIES_REVISION} AS rev`))[0].rev;
   }
 }
 

@@ -1,6 +1,7 @@
 import { beginPolicyWrite, type WriteContext } from '../audit/append.js';
 import type { Database } from '../db/client.js';
-import type { SettledRevisions } from '../db/point.js';
+import { NOW, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ReadRouter } from '../db/read-router.js';
 import type { Choice } from '../domain/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import { type PolicyCache, type PolicyRow } from './facts.js';
@@ -30,18 +31,21 @@ function policyView(p: PolicyRow): PolicyView {
 }
 
 export class PolicyService {
+  /** Writes go to `db`, the primary; reads where `reads` sends them. */
   constructor(
     private readonly db: Database,
     private readonly cache: PolicyCache,
     private readonly settled: SettledRevisions,
+    private readonly reads: ReadRouter = new ReadRouter({ name: 'primary', db, settled }),
   ) {}
 
-  async list(): Promise<{ items: PolicyView[] }> {
-    return { items: (await this.cache.all()).map(policyView) };
+  /** Every policy; `request` carries a minRevision. */
+  async list(request: PointRequest = NOW): Promise<{ items: PolicyView[] }> {
+    return { items: (await this.reads.run(request, (src) => this.cache.all(null, src.db))).map(policyView) };
   }
 
-  async get(version: string): Promise<PolicyView> {
-    const { items } = await this.list();
+  async get(version: string, request: PointRequest = NOW): Promise<PolicyView> {
+    const { items } = await this.list(request);
     const found = items.find((p) => p.version === version);
     if (!found) throw notFound(`policy ${version} does not exist`);
     return found;

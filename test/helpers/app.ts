@@ -89,3 +89,43 @@ export async function startTestApp(
     },
   };
 }
+
+/** The service in this process on a database of the caller's (a private cluster), opened and migrated as `npm start` does. */
+export interface ServiceOn {
+  app: FastifyInstance;
+  http: supertest.Agent;
+  keys: TestKeys;
+  bearer(scope: string, sub?: string): Promise<string>;
+  /** A sample of a metric from /metrics (the first line that starts with `name{labels}` or `name `), or null. */
+  metric(line: string): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export async function startServiceOn(databaseUrl: string, env: Record<string, string> = {}, keys?: TestKeys): Promise<ServiceOn> {
+  const k = keys ?? (await TestKeys.create());
+  const config = loadConfig({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_JWKS_FILE: k.jwksFile,
+    AUTH_ISSUER: ISSUER,
+    AUTH_AUDIENCE: AUDIENCE,
+    DATA_DIR: '/nonexistent-test-data-dir',
+    RATE_LIMIT_MAX: '0',
+    DATABASE_URL: databaseUrl,
+    ...env,
+  });
+  const app = await buildApp(config);
+  await app.ready();
+  const http = supertest.agent(app.server);
+  return {
+    app,
+    http,
+    keys: k,
+    bearer: (scope, sub) => k.bearer(scope, sub),
+    async metric(line) {
+      const text = (await http.get('/metrics')).text;
+      const found = text.split('\n').find((l) => l.startsWith(line));
+      return found === undefined ? null : Number(found.slice(found.lastIndexOf(' ') + 1));
+    },
+    close: () => app.close(),
+  };
+}

@@ -59,6 +59,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RATE_LIMIT_WINDOW_MS: 'soon' })).toThrow(/RATE_LIMIT_WINDOW_MS/);
   });
 
+  it('reads the read replicas and their bounds, and refuses them without a PostgreSQL primary', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write',
+      DATABASE_READ_URLS: 'postgres://u@r1:5432/db, postgresql://u@r2/db',
+      DATABASE_READ_MAX_LAG_MS: '500',
+      MIN_REVISION_WAIT_MS: '250',
+    });
+    expect(c.readReplicas).toEqual({
+      urls: ['postgres://u@r1:5432/db', 'postgresql://u@r2/db'],
+      poolSize: 10,
+      limits: { statementTimeoutMs: 10_000, connectTimeoutMs: 1_000, acquireTimeoutMs: 1_000 },
+      read: { maxLagMs: 500, retryMs: 1_000, revisionWaitMs: 250 },
+      publishEveryMs: 10,
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).readReplicas).toBeNull();
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_READ_URLS: 'mysql://r/db' })).toThrow(/DATABASE_READ_URLS/);
+    expect(() => loadConfig({ DATABASE_READ_URLS: 'postgres://u@r1/db' })).toThrow(/need a PostgreSQL primary/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_READ_MAX_LAG_MS: '1' })).toThrow(/DATABASE_READ_MAX_LAG_MS/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', HOST: '' }).port).toBe(3000);
   });

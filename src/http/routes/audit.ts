@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AuditFeed } from '../../audit/feed.js';
+import { pointRequest } from '../../db/point.js';
 import { errorResponses, requestTime } from '../context.js';
 import { AuditPageOut, FeedQuery } from '../schemas.js';
 
@@ -18,9 +19,10 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditFeed }> = async (a
       response: { 200: AuditPageOut, ...errorResponses(400, 503) },
     },
     handler: async (request) => {
-      const { after, limit, types } = request.query;
+      const { after, limit, types, minRevision } = request.query;
       const typeList = types ? types.split(',').map((t) => t.trim()).filter(Boolean) : null;
-      return audit.feed(after ?? '0', limit ?? 100, typeList && typeList.length > 0 ? typeList : null, requestTime().getTime());
+      const list = typeList && typeList.length > 0 ? typeList : null;
+      return audit.feed(after ?? '0', limit ?? 100, list, requestTime().getTime(), null, pointRequest({ minRevision }));
     },
   });
 };

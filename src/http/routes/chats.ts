@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { ChatService } from '../../services/chats.js';
 import { errorResponses, idempotencyOf, IdempotencyHeaders, requestTime, sendWrite, writeContext, writeErrors } from '../context.js';
 import { actorFor, requireUser } from '../plugins/auth.js';
-import { ActivityIn, ChatIn, ChatOut, ChatParams, FlagIn } from '../schemas.js';
+import { pointRequest } from '../../db/point.js';
+import { ActivityIn, ChatIn, ChatOut, ChatParams, FlagIn, MinRevisionQuery } from '../schemas.js';
 import type { FastifyRequest } from 'fastify';
 
 const owners = (request: FastifyRequest) => (userId: string) => requireUser(request, userId);
@@ -94,8 +95,9 @@ export const chatRoutes: FastifyPluginAsyncZod<{ chats: ChatService }> = async (
       summary: 'A chat',
       security: [{ bearer: [] }],
       params: ChatParams,
+      querystring: MinRevisionQuery,
       response: { 200: ChatOut, ...errorResponses(400, 404) },
     },
-    handler: async (request) => chats.get(request.params.chatId, owners(request)),
+    handler: async (request) => chats.get(request.params.chatId, owners(request), pointRequest(request.query)),
   });
 };

@@ -88,8 +88,9 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     },
     handler: async (request, reply) => {
       const { after, limit, ...pointQuery } = request.query;
-      const point = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
-      const pages = eligibility.eligibleChats(point, { after: after ?? '', limit: limit ?? null });
+      const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
+      const { point } = at;
+      const pages = eligibility.eligibleChats(at, { after: after ?? '', limit: limit ?? null });
       async function* lines() {
         for await (const page of pages) {
           let chunk = '';

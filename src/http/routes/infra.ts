@@ -4,6 +4,7 @@ import type { TokenVerifier } from '../../auth/verifier.js';
 import type { Signer } from '../../proof/signing-keys.js';
 import type { Database } from '../../db/client.js';
 import { migrationsApplied } from '../../db/migrate.js';
+import type { ReadRouter } from '../../db/read-router.js';
 import type { Telemetry } from '../../telemetry.js';
 
 /** /readyz gives the database this long to answer: an orchestrator's probe gets its answer well within a second. */
@@ -12,11 +13,33 @@ export const READY_TIMEOUT_MS = 500;
 /** Probes and metrics are never shed or rate-limited: they are how operators see an overload. */
 const operational = { auth: { public: true }, rateLimit: false, shedding: false } as const;
 
-const Ready = z.object({ status: z.literal('ready') });
-const NotReady = z.object({ status: z.literal('unavailable'), reason: z.string() });
+/** Each read replica as this instance sees it (only with DATABASE_READ_URLS). */
+const Replicas = z
+  .array(
+    z.object({
+      name: z.string().describe('replica-1, replica-2, ... in the order of DATABASE_READ_URLS'),
+      state: z
+        .enum(['ready', 'starting', 'lagging', 'down'])
+        .describe('ready: reads go to it; starting: not read yet; lagging: further behind than DATABASE_READ_MAX_LAG_MS; down: failed, retried later'),
+      settledRevision: z.string().nullable().describe('The newest revision it has replayed as the primary published it'),
+      lagSeconds: z.number().nullable().describe('How long the primary has been beyond it'),
+    }),
+  )
+  .optional()
+  .describe('Read replicas: skipped while not ready, without making this instance unready');
+const Ready = z.object({ status: z.literal('ready'), replicas: Replicas });
+const NotReady = z.object({ status: z.literal('unavailable'), reason: z.string(), replicas: Replicas });
 
 /** Liveness, readiness, metrics and the published verification keys: public, outside the API. */
-export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry; signer: Signer }> = async (app, opts) => {
+export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenVerifier; telemetry: Telemetry; signer: Signer; reads: ReadRouter }> = async (
+  app,
+  opts,
+) => {
+  const replicas = () =>
+    opts.reads.hasReplicas
+      ? { replicas: opts.reads.replicaStatus().map(({ name, state, settledRevision, lagSeconds }) => ({ name, state, settledRevision, lagSeconds })) }
+      : {};
+
   app.get('/healthz', {
     config: operational,
     schema: {
@@ -36,7 +59,7 @@ export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenV
       security: [],
       operationId: 'getReadiness',
       summary: 'Readiness: 200 while the database answers and every migration is applied, else 503',
-      description: `The database gets ${READY_TIMEOUT_MS} ms to answer.`,
+      description: `The database gets ${READY_TIMEOUT_MS} ms to answer. With read replicas, each is reported as this instance sees it.`,
       response: { 200: Ready, 503: NotReady },
     },
     handler: async (_request, reply) => {
@@ -48,11 +71,11 @@ export const infraRoutes: FastifyPluginAsyncZod<{ db: Database; verifier: TokenV
             timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
           }),
         ]);
-        if (ready === true) return { status: 'ready' as const };
+        if (ready === true) return { status: 'ready' as const, ...replicas() };
         const reason = ready === 'timeout' ? 'the database did not answer in time' : 'migrations are not applied';
-        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason });
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason, ...replicas() });
       } catch {
-        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason: 'the database does not answer' });
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' as const, reason: 'the database does not answer', ...replicas() });
       } finally {
         clearTimeout(timer);
       }

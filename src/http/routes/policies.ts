@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PolicyService } from '../../services/policies.js';
 import { errorResponses, idempotencyOf, IdempotencyHeaders, sendWrite, writeContext, writeErrors } from '../context.js';
-import { PolicyIn, PolicyOut, PolicyParams } from '../schemas.js';
+import { pointRequest } from '../../db/point.js';
+import { MinRevisionQuery, PolicyIn, PolicyOut, PolicyParams } from '../schemas.js';
 
 export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = async (app, { policies }) => {
   app.get('/v1/policies', {
@@ -12,9 +13,10 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = 
       operationId: 'listPolicies',
       summary: 'Every terms version, ordered by effectiveAt',
       security: [{ bearer: [] }],
-      response: { 200: z.object({ items: z.array(PolicyOut) }), ...errorResponses() },
+      querystring: MinRevisionQuery,
+      response: { 200: z.object({ items: z.array(PolicyOut) }), ...errorResponses(400) },
     },
-    handler: async () => policies.list(),
+    handler: async (request) => policies.list(pointRequest(request.query)),
   });
 
   app.get('/v1/policies/:version', {
@@ -25,9 +27,10 @@ export const policyRoutes: FastifyPluginAsyncZod<{ policies: PolicyService }> = 
       summary: 'One terms version',
       security: [{ bearer: [] }],
       params: PolicyParams,
+      querystring: MinRevisionQuery,
       response: { 200: PolicyOut, ...errorResponses(400, 404) },
     },
-    handler: async (request) => policies.get(request.params.version),
+    handler: async (request) => policies.get(request.params.version, pointRequest(request.query)),
   });
 
   app.post('/v1/policies', {

@@ -1,12 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { pointRequest } from '../../db/point.js';
+import type { ReadRouter } from '../../db/read-router.js';
 import type { ErasureService } from '../../services/erasure.js';
 import type { UserProofService } from '../../services/user-proof.js';
 import { errorResponses, idempotencyOf, IdempotencyHeaders, requestTime, sendWrite, writeContext } from '../context.js';
 import { requireUser } from '../plugins/auth.js';
-import { ConsentReceiptOut, ConsentReceiptParams, ErasureOut, UserExportOut, UserParams } from '../schemas.js';
+import { ConsentReceiptOut, ConsentReceiptParams, ErasureOut, MinRevisionQuery, UserExportOut, UserParams } from '../schemas.js';
 
 /** What a user may see, prove and erase of what is held about it (SPEC §6). */
-export const privacyRoutes: FastifyPluginAsyncZod<{ proofs: UserProofService; erasure: ErasureService }> = async (app, { proofs, erasure }) => {
+export const privacyRoutes: FastifyPluginAsyncZod<{ proofs: UserProofService; erasure: ErasureService; reads: ReadRouter }> = async (
+  app,
+  { proofs, erasure, reads },
+) => {
   app.get('/v1/users/:userId/consent-receipts/:eventId', {
     config: { auth: { scopes: ['consent:read', 'consent:write', 'audit:read'], self: true } },
     schema: {
@@ -15,10 +20,13 @@ export const privacyRoutes: FastifyPluginAsyncZod<{ proofs: UserProofService; er
       summary: 'A signed ISO/IEC TS 27560 consent record of a consent choice or terms acceptance event',
       security: [{ bearer: [] }],
       params: ConsentReceiptParams,
+      querystring: MinRevisionQuery,
       response: { 200: ConsentReceiptOut, ...errorResponses(400, 404) },
     },
     handler: async (request) => {
       requireUser(request, request.params.userId);
+      // Receipts and exports are read on the primary; minRevision is checked there.
+      await reads.reachOnPrimary(pointRequest(request.query));
       return proofs.consentReceipt(request.params.userId, request.params.eventId, requestTime().getTime());
     },
   });
@@ -31,10 +39,12 @@ export const privacyRoutes: FastifyPluginAsyncZod<{ proofs: UserProofService; er
       summary: 'Everything held about a user, with an inclusion proof of each of its events against a signed checkpoint',
       security: [{ bearer: [] }],
       params: UserParams,
+      querystring: MinRevisionQuery,
       response: { 200: UserExportOut, ...errorResponses(400, 404, 503) },
     },
     handler: async (request) => {
       requireUser(request, request.params.userId);
+      await reads.reachOnPrimary(pointRequest(request.query));
       return proofs.export(request.params.userId, requestTime().getTime());
     },
   });

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { badRequest, notFound, unprocessable } from '../../errors.js';
+import { pointRequest } from '../../db/point.js';
+import type { ReadRouter } from '../../db/read-router.js';
 import type { Checkpoints } from '../../proof/checkpoints.js';
 import { errorResponses, requestTime } from '../context.js';
 import {
@@ -10,13 +12,16 @@ import {
   ConsistencyQuery,
   InclusionProofOut,
   InclusionQuery,
+  MinRevisionQuery,
 } from '../schemas.js';
 
 const readers = { scopes: ['audit:read', 'training:read'] } as const;
 
 /** Checkpoints of the Merkle log and proofs against them (SPEC §6). */
-export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints }> = async (app, { checkpoints }) => {
+export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints; reads: ReadRouter }> = async (app, { checkpoints, reads }) => {
   const log = checkpoints.log;
+  // The log, its checkpoints and proofs are read on the primary; minRevision is checked there.
+  const reached = (query: { minRevision?: string }) => reads.reachOnPrimary(pointRequest({ minRevision: query.minRevision }));
 
   app.post('/v1/audit/checkpoints', {
     config: { auth: { scopes: ['admin'] } },
@@ -41,9 +46,11 @@ export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints }> = 
       operationId: 'getLatestCheckpoint',
       summary: 'The latest signed checkpoint of the Merkle log',
       security: [{ bearer: [] }],
-      response: { 200: CheckpointOut, ...errorResponses(404) },
+      querystring: MinRevisionQuery,
+      response: { 200: CheckpointOut, ...errorResponses(400, 404) },
     },
-    handler: async () => {
+    handler: async (request) => {
+      await reached(request.query);
       const latest = await checkpoints.latest();
       if (latest === null) throw notFound('no checkpoint has been made yet');
       return latest;
@@ -60,7 +67,10 @@ export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints }> = 
       querystring: CheckpointsQuery,
       response: { 200: CheckpointPageOut, ...errorResponses(400) },
     },
-    handler: async (request) => checkpoints.list(request.query.after ?? 0, request.query.limit ?? 100),
+    handler: async (request) => {
+      await reached(request.query);
+      return checkpoints.list(request.query.after ?? 0, request.query.limit ?? 100);
+    },
   });
 
   app.get('/v1/audit/proofs/inclusion', {
@@ -76,6 +86,7 @@ export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints }> = 
     },
     handler: async (request) => {
       const { revision } = request.query;
+      await reached(request.query);
       const state = await log.state();
       let treeSize = request.query.treeSize;
       if (treeSize === undefined) {
@@ -110,6 +121,7 @@ export const proofRoutes: FastifyPluginAsyncZod<{ checkpoints: Checkpoints }> = 
     handler: async (request) => {
       const { from, to } = request.query;
       if (from > to) throw badRequest('from must not be greater than to', [{ path: 'query.from', message: 'must be at most to' }]);
+      await reached(request.query);
       const state = await log.state();
       if (to > state.size) throw badRequest(`to ${to} is beyond the tree (${state.size} leaves)`, [{ path: 'query.to', message: `must be at most ${state.size}` }]);
       return { from, to, path: await log.consistency(from, to) };

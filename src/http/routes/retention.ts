@@ -30,8 +30,9 @@ export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilitySe
     },
     handler: async (request, reply) => {
       const { after, limit, ...pointQuery } = request.query;
-      const point = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
-      const pages = eligibility.expiredChats(point, { after: after ?? '', limit: limit ?? null });
+      const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
+      const { point } = at;
+      const pages = eligibility.expiredChats(at, { after: after ?? '', limit: limit ?? null });
       async function* lines() {
         for await (const page of pages) {
           let chunk = '';

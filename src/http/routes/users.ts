@@ -10,6 +10,7 @@ import {
   AuditQuery,
   ConsentIn,
   ConsentOut,
+  MinRevisionQuery,
   PlanIn,
   PointQuery,
   TermsAcceptanceIn,
@@ -31,11 +32,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
       summary: "A user: plan, training consent now, and latest terms acceptance",
       security: [{ bearer: [] }],
       params: UserParams,
+      querystring: MinRevisionQuery,
       response: { 200: UserOut, ...errorResponses(400, 404) },
     },
     handler: async (request) => {
       requireUser(request, request.params.userId);
-      return consent.getUser(request.params.userId, { kind: 'now' }, requestTime().getTime());
+      return consent.getUser(request.params.userId, pointRequest(request.query), requestTime().getTime());
     },
   });
 
@@ -132,11 +134,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
       summary: "A user's terms acceptances, newest first",
       security: [{ bearer: [] }],
       params: UserParams,
+      querystring: MinRevisionQuery,
       response: { 200: z.object({ items: z.array(TermsAcceptanceOut) }), ...errorResponses(400, 404) },
     },
     handler: async (request) => {
       requireUser(request, request.params.userId);
-      return consent.listTermsAcceptances(request.params.userId);
+      return consent.listTermsAcceptances(request.params.userId, pointRequest(request.query));
     },
   });
 
@@ -153,7 +156,8 @@ export const userRoutes: FastifyPluginAsyncZod<{ consent: ConsentService; audit:
     },
     handler: async (request) => {
       requireUser(request, request.params.userId);
-      return audit.forUser(request.params.userId, request.query.after ?? '0', request.query.limit ?? 100, requestTime().getTime());
+      const { after, limit, minRevision } = request.query;
+      return audit.forUser(request.params.userId, after ?? '0', limit ?? 100, requestTime().getTime(), pointRequest({ minRevision }));
     },
   });
 };
