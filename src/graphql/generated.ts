@@ -279,10 +279,14 @@ export type QuerychangeFeedArgs = {
   minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
-/** Reads. Each field needs the scope its REST operation needs. */
+/**
+ * Reads. Each field needs the scope its REST operation needs. A field asked with `minRevision` reads
+ * at that revision or a later one, and so do the fields nested under it.
+ */
 export type QueryconsentStatisticsArgs = {
   asOf?: InputMaybe<Scalars["DateTime"]>;
   atRevision?: InputMaybe<Scalars["Revision"]>;
+  minRevision?: InputMaybe<Scalars["Revision"]>;
 };
 
 /**
