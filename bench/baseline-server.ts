@@ -6,6 +6,9 @@
  *   GET  /chats/:id   SELECT ... FROM chats WHERE chat_id = $1
  *   POST /batch       { chatIds: [...] } -> SELECT ... FROM chats WHERE chat_id = ANY($1), the rows
  *                     and the server time of the request (serverMs)
+ *   GET  /stream      every chat that is not incognito, ordered by chat_id, through a server-side
+ *                     cursor (5,000 rows a fetch), written as the service's NDJSON lines
+ *                     ({"chatId","userId","retentionUntil"}, the time formatted by PostgreSQL)
  *
  * Env: PORT, DATABASE_URL, DATABASE_POOL_SIZE (the same pool size as the service's).
  */
@@ -49,6 +52,22 @@ app.post<{ Body: { chatIds: string[] } }>('/batch', async (request) => {
   const started = performance.now();
   const rows = await sql.unsafe(batchSql, [request.body.chatIds], { prepare: true });
   return { serverMs: performance.now() - started, count: rows.length, rows };
+});
+
+const streamSql = `SELECT chat_id, user_id,
+    to_char((last_activity_at + interval '1825 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS retention_until
+  FROM chats WHERE NOT incognito ORDER BY chat_id`;
+
+app.get('/stream', async (_request, reply) => {
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  await sql.unsafe(streamSql).cursor(5_000, async (rows) => {
+    let chunk = '';
+    for (const r of rows) chunk += `${JSON.stringify({ chatId: r.chat_id, userId: r.user_id, retentionUntil: r.retention_until })}\n`;
+    if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+  });
+  out.end();
 });
 
 await app.listen({ port, host: '127.0.0.1' });

@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -12,6 +13,9 @@ try {
   }
   throw err;
 }
+
+// Before the heap grows: a bound on how far garbage may pile up between full collections.
+if (config.memory.heapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.memory.heapGrowingPercent}`);
 
 const app = await buildApp(config).catch((err: Error) => {
   process.stderr.write(`the consent service could not start: ${err.message}\n`);

@@ -318,7 +318,7 @@ export function timedWrites(db: Database, telemetry: Telemetry): Database {
 interface DecidingService {
   single(...args: never[]): Promise<{ reason: Decision['reason'] }>;
   batch(...args: never[]): Promise<{ results: readonly { reason: Decision['reason'] }[] }>;
-  eligibleChats(...args: never[]): AsyncGenerator<readonly unknown[], void, undefined>;
+  eligibleChats(...args: never[]): AsyncGenerator<{ readonly lines: number }, void, undefined>;
 }
 
 /**
@@ -344,7 +344,7 @@ export function observeDecisions<S extends DecidingService>(service: S, telemetr
     },
     async *eligibleChats(...args: never[]) {
       for await (const page of stream(...args)) {
-        telemetry.countStreamed(page.length);
+        telemetry.countStreamed(page.lines);
         yield page;
       }
     },

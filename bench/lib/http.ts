@@ -49,6 +49,7 @@ export function streamLines(
   headers: Record<string, string>,
   onProgress?: (lines: number) => void,
   timeoutMs = 30 * 60_000,
+  onFirstByte?: () => void,
 ): Promise<{ status: number; lines: number; bytes: number; firstLine: string; lastLine: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent: false }, (res) => {
@@ -58,6 +59,7 @@ export function streamLines(
       let tail = '';
       let nextReport = 100_000;
       res.on('data', (chunk: Buffer) => {
+        if (bytes === 0) onFirstByte?.();
         bytes += chunk.length;
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
         if (firstLine === '' && lines > 0) {

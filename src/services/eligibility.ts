@@ -1,8 +1,9 @@
 import type { Database } from '../db/client.js';
-import { CAP, capOf, readAtPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { CoalescedReader } from '../db/coalesced.js';
+import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { type PolicyCache, CHAT_COLUMNS, completeActivity, toChatFacts, userFactsAt, type ChatRow, type FactRow } from './facts.js';
+import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, streamChatColumns, streamChatFacts, toChatFacts, userFactsAt, type ChatRow, type FactRow, type StreamChatRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -16,27 +17,50 @@ export interface DecisionView {
   revision: string;
 }
 
-const singleSql = `SELECT ${CHAT_COLUMNS} FROM chats c WHERE c.chat_id = $1`;
-
 const batchSql = `SELECT ${CHAT_COLUMNS} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
 /** Owners' facts, for the owners the users' facts cache does not hold. */
 const ownersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
 
-/** A page of the chats that may be eligible at a point: registered by it ($2 cap, $3 recordedBy), not incognito. */
-const pageSql = `SELECT ${CHAT_COLUMNS} FROM chats c
-  WHERE c.chat_id > $1 AND NOT c.incognito AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
+/**
+ * A page of the chats a stream may send at a point: registered by it ($2 cap, $3 recordedBy) and
+ * not deleted by it, so that a row need not carry its registration and deletion; the decision
+ * still reads every rule. `incognito`: whether incognito chats are read (with the column telling
+ * which they are). $5 is the point's time (`streamChatColumns`).
+ */
+const streamPageSql = (incognito: boolean) => `SELECT ${streamChatColumns(incognito)} FROM chats c
+  WHERE c.chat_id > $1 ${incognito ? '' : 'AND NOT c.incognito'} AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
+    AND (c.deleted_revision IS NULL OR c.deleted_revision > ${CAP} OR c.deleted_at > $3::timestamptz)
   ORDER BY c.chat_id LIMIT $4`;
 
-/** A page of the chats registered at a point, incognito ones too: what retention covers. */
-const retentionPageSql = `SELECT ${CHAT_COLUMNS} FROM chats c
-  WHERE c.chat_id > $1 AND c.registered_revision <= ${CAP} AND c.registered_at <= $3::timestamptz
-  ORDER BY c.chat_id LIMIT $4`;
+/** Chats that may be eligible: incognito ones never are. */
+const eligiblePageSql = streamPageSql(false);
+
+/** Chats whose retention may have run out: incognito ones too. */
+const retentionPageSql = streamPageSql(true);
+
+/**
+ * A stream's pages grow from a small first one, so that its first line leaves at once, to
+ * `STREAM_PAGE_ROWS`, a size at which a page's statement costs little beside its rows.
+ */
+const STREAM_FIRST_PAGE_ROWS = 64;
+export const STREAM_PAGE_ROWS = 5_000;
+
+/** Owners a stream keeps folded: past this many, it forgets them and folds them again as they come. */
+const STREAM_OWNERS_MAX = 100_000;
+
+/** An NDJSON page of a stream, and the number of lines in it. */
+export interface StreamPage {
+  text: string;
+  lines: number;
+}
 
 /** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
 interface Owner {
   state: ConsentState;
   since: string | null;
+  /** The user id as a JSON string, for the stream's lines. */
+  json: string;
 }
 
 /** Decides chats at one point, folding each owner's consent once. */
@@ -54,7 +78,7 @@ class Decider {
     let owner = this.owners.get(userId);
     if (owner === undefined) {
       const state = consentAt(userFactsAt(facts() ?? [], this.point.revision, this.point.recordedBy), this.policies, this.point.at);
-      owner = { state, since: isoOrNull(state.consentSince) };
+      owner = { state, since: isoOrNull(state.consentSince), json: JSON.stringify(userId) };
       this.owners.set(userId, owner);
     }
     return owner;
@@ -83,21 +107,39 @@ class Decider {
     };
   }
 
+  /**
+   * A stream's line for a chat it sends (`keep` says which), or null; the row is one of a stream's
+   * pages, registered and not deleted at the point. Formatted by hand: the ids are the only
+   * strings that may need escaping.
+   */
+  line(row: StreamChatRow, owner: Owner, keep: (d: Decision, at: number) => boolean): string | null {
+    const d = decideEligibility(row.chat_id, streamChatFacts(row, this.point), owner.state, this.point.at);
+    if (!keep(d, this.point.at)) return null;
+    const until = d.retentionUntil === null ? 'null' : `"${isoTime(d.retentionUntil)}"`;
+    return `{"chatId":${JSON.stringify(row.chat_id)},"userId":${owner.json},"retentionUntil":${until}}\n`;
+  }
+
   /** Bounded memory for the stream: forget folded users once there are many. */
   trim(max: number): void {
     if (this.owners.size > max) this.owners.clear();
   }
 
-  knows(userId: string): boolean {
-    return this.owners.has(userId);
+  /** The owner's consent at the point when it was folded already. */
+  known(userId: string): Owner | undefined {
+    return this.owners.get(userId);
+  }
+
+  /** The owner's consent at the point, folded from these facts when it was not folded yet. */
+  fold(userId: string, facts: FactRow[] | undefined): Owner {
+    return this.ownerOf(userId, () => facts);
   }
 }
 
-export interface EligibleChat {
-  chatId: string;
-  userId: string;
-  retentionUntil: string | null;
-}
+/** What the eligible-chats stream sends: eligible chats. */
+const eligibleNow = (d: Decision) => d.eligible;
+
+/** What the retention stream sends: chats kept for a time that has run out (deleted ones are filtered out before). */
+const retentionExpired = (d: Decision, at: number) => d.retentionUntil !== null && d.retentionUntil <= at;
 
 /** Where a stream reads: the database its point was fixed on, for every page (another may not have replayed it). */
 export interface StreamPoint {
@@ -105,7 +147,13 @@ export interface StreamPoint {
   source: ReadSource;
 }
 
+/** A batch is read in parts of this many ids at most, on as many connections, and decided part by part as each arrives. */
+export const BATCH_PART_IDS = 2_500;
+
 export class EligibilityService {
+  /** Single checks' chats, read by id, coalesced per database. */
+  private readonly chatReaders = new WeakMap<ReadSource['db'], CoalescedReader<ChatRow>>();
+
   /** Reads go where `reads` sends them (a replica, or this primary); the service writes nothing. */
   constructor(
     db: Database,
@@ -153,90 +201,85 @@ export class EligibilityService {
     return this.reads.run(request, (src) => this.singleOn(src, chatId, request, now));
   }
 
+  private chatReader(src: ReadSource): CoalescedReader<ChatRow> {
+    let reader = this.chatReaders.get(src.db);
+    if (reader === undefined) {
+      reader = new CoalescedReader<ChatRow>(src.db, batchSql, (row) => row.chat_id);
+      this.chatReaders.set(src.db, reader);
+    }
+    return reader;
+  }
+
+  /** Statements that read single checks' chats, and the chats they read: how much coalescing saves. */
+  coalescing(): { statements: number; keys: number } {
+    let statements = 0;
+    let keys = 0;
+    for (const src of this.reads.sources()) {
+      const reader = this.chatReaders.get(src.db);
+      if (reader !== undefined) {
+        statements += reader.statements;
+        keys += reader.keys;
+      }
+    }
+    return { statements, keys };
+  }
+
   private async singleOn(src: ReadSource, chatId: string, request: PointRequest, now: number): Promise<DecisionView> {
-    const { rows, point } = await readAtPoint<ChatRow>(src.db, src.settled, request, now, () => ({ text: singleSql, params: [chatId] }));
-    const row = rows[0] as ChatRow | undefined;
+    // The point is fixed before the chat is read: the statement that reads it starts after it settled.
+    const point = readyPoint(src.settled, request, now) ?? (await resolvePoint(src.db, src.settled, request, now));
+    const row = await this.chatReader(src).get(chatId);
     const facts = new Map<string, FactRow[]>();
     if (row !== undefined) {
       const reading = this.ownersFacts(src, [row.user_id], facts);
-      const activity = completeActivity(src.db, rows, point);
+      const activity = completeActivity(src.db, [row], point);
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
-    return (await this.decider(src, point)).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
+    const decider = this.decider(src, point);
+    return (decider instanceof Decider ? decider : await decider).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
   }
 
   /**
-   * Any number of ids (duplicates too) answered at one point: one statement reads the chats; the
-   * facts of owners the users' facts cache does not hold are read in a second one, beside a third
-   * that reads the latest activity of the chats whose rows cannot tell it at the point. Both
-   * later statements start after the point's revision settled, so they see every fact up to it;
-   * what they see beyond it is not counted.
+   * Any number of ids (duplicates too) answered at one point. The point is fixed first; the chats
+   * are then read in parts of `BATCH_PART_IDS`, each by its own statement on its own connection,
+   * and each part is decided as it arrives: its owners' facts from the users' facts cache or one
+   * statement, beside one that reads the latest activity of the chats whose rows cannot tell it
+   * at the point. Every statement starts after the point's revision settled, so it sees every
+   * fact up to it; what it sees beyond it is not counted.
    */
   batch(chatIds: readonly string[], request: PointRequest, now: number) {
     return this.reads.run(request, (src) => this.batchOn(src, chatIds, request, now));
   }
 
   private async batchOn(src: ReadSource, chatIds: readonly string[], request: PointRequest, now: number) {
+    const point = readyPoint(src.settled, request, now) ?? (await resolvePoint(src.db, src.settled, request, now));
     const unique = [...new Set(chatIds)];
-    const { rows, point } = await readAtPoint<ChatRow>(src.db, src.settled, request, now, () => ({ text: batchSql, params: [unique] }));
-    const byId = new Map<string, ChatRow>();
-    for (const row of rows) byId.set(row.chat_id, row);
-    const facts = new Map<string, FactRow[]>();
-    await Promise.all([this.ownersFacts(src, rows.map((r) => r.user_id), facts), completeActivity(src.db, rows, point)]);
-    const decider = await this.decider(src, point);
-    const results = chatIds.map((id) => {
-      const row = byId.get(id);
-      return decider.view(id, row, () => (row ? facts.get(row.user_id) : undefined));
-    });
+    const deciding = this.decider(src, point);
+    const decided = new Map<string, DecisionView>();
+    const parts = Math.ceil(unique.length / BATCH_PART_IDS);
+    const size = Math.ceil(unique.length / parts);
+    const readPart = async (ids: string[]) => {
+      const rows = await src.db.query<ChatRow>(batchSql, [ids]);
+      const facts = new Map<string, FactRow[]>();
+      const reading = this.ownersFacts(src, rows.map((r) => r.user_id), facts);
+      const activity = completeActivity(src.db, rows, point);
+      if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
+      const decider = deciding instanceof Decider ? deciding : await deciding;
+      for (const row of rows) decided.set(row.chat_id, decider.view(row.chat_id, row, () => facts.get(row.user_id)));
+    };
+    const reads: Promise<void>[] = [];
+    for (let i = 0; i < unique.length; i += size) reads.push(readPart(unique.slice(i, i + size)));
+    await Promise.all(reads);
+    const decider = deciding instanceof Decider ? deciding : await deciding;
+    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, undefined, () => undefined));
     return { asOf: decider.asOf, revision: point.revision, results };
   }
 
   /**
-   * Every chat eligible at the point, in chatId byte order, page by page. Each page is read with
-   * the same revision cap, so pages read at different moments still describe one point.
+   * Every chat eligible at the point, in chatId byte order, as NDJSON pages. Each page is read
+   * with the same revision cap, so pages read at different moments still describe one point.
    */
-  async *eligibleChats(
-    { point, source: src }: StreamPoint,
-    options: { after: string; limit: number | null; pageSize?: number },
-  ): AsyncGenerator<EligibleChat[], void, undefined> {
-    const cap = capOf(point);
-    const decider = await this.decider(src, point);
-    const pageSize = options.pageSize ?? 5_000;
-    const fetchPage = async (after: string) => {
-      const rows = await src.db.query<ChatRow>(pageSql, [after, cap.revision, cap.recordedBy, pageSize]);
-      await completeActivity(src.db, rows, point);
-      return rows;
-    };
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    let next: Promise<ChatRow[]> | null = fetchPage(options.after);
-    try {
-      while (next !== null && remaining > 0) {
-        const rows: ChatRow[] = await next;
-        // The next page is read while this one is decided and written out.
-        next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
-        if (rows.length === 0) return;
-        decider.trim(100_000);
-        const facts = new Map<string, FactRow[]>();
-        await this.ownersFacts(
-          src,
-          rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
-          facts,
-        );
-        const page: EligibleChat[] = [];
-        for (const row of rows) {
-          if (remaining === 0) break;
-          const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
-          if (d.eligible) {
-            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: isoOrNull(d.retentionUntil) });
-            remaining--;
-          }
-        }
-        if (page.length > 0) yield page;
-      }
-    } finally {
-      // A reader that stopped early leaves a page in flight: let it finish quietly.
-      next?.catch(() => {});
-    }
+  eligibleChats(at: StreamPoint, options: StreamOptions): AsyncGenerator<StreamPage, void, undefined> {
+    return this.stream(at, options, eligiblePageSql, eligibleNow);
   }
 
   /** The point a stream will be read at, for its response headers, and the database it will be read from. */
@@ -246,48 +289,80 @@ export class EligibilityService {
 
   /**
    * Every chat whose retention has run out at the point (not deleted, `retentionUntil` not null and
-   * at or before it), in chatId byte order, page by page, as `eligibleChats` reads: what the chat
-   * store must purge.
+   * at or before it), in chatId byte order, as `eligibleChats` reads: what the chat store must purge.
    */
-  async *expiredChats(
+  expiredChats(at: StreamPoint, options: StreamOptions): AsyncGenerator<StreamPage, void, undefined> {
+    return this.stream(at, options, retentionPageSql, retentionExpired);
+  }
+
+  /**
+   * The chats of `pageSql` that `keep` keeps, page by page: the next page is read while this one
+   * is decided and written out, and memory stays bounded by a page and the owners kept folded.
+   */
+  private async *stream(
     { point, source: src }: StreamPoint,
-    options: { after: string; limit: number | null; pageSize?: number },
-  ): AsyncGenerator<EligibleChat[], void, undefined> {
+    options: StreamOptions,
+    pageSql: string,
+    keep: (d: Decision, at: number) => boolean,
+  ): AsyncGenerator<StreamPage, void, undefined> {
     const cap = capOf(point);
-    const decider = await this.decider(src, point);
-    const pageSize = options.pageSize ?? 5_000;
-    const fetchPage = async (after: string) => {
-      const rows = await src.db.query<ChatRow>(retentionPageSql, [after, cap.revision, cap.recordedBy, pageSize]);
-      await completeActivity(src.db, rows, point);
-      return rows;
+    const deciding = this.decider(src, point);
+    const at = isoTime(point.at);
+    const fetchPage = async (after: string, rows: number) => {
+      const page = await src.db.query<StreamChatRow>(pageSql, [after, cap.revision, cap.recordedBy, rows, at]);
+      await completeStreamActivity(src.db, page, point);
+      return page;
     };
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    let next: Promise<ChatRow[]> | null = fetchPage(options.after);
+    let size = Math.min(STREAM_FIRST_PAGE_ROWS, options.pageSize ?? STREAM_PAGE_ROWS);
+    let next: Promise<StreamChatRow[]> | null = fetchPage(options.after, size);
+    const owners: (Owner | undefined)[] = [];
     try {
+      const decider = deciding instanceof Decider ? deciding : await deciding;
       while (next !== null && remaining > 0) {
-        const rows: ChatRow[] = await next;
-        next = rows.length === pageSize ? fetchPage(rows[rows.length - 1].chat_id) : null;
+        const rows: StreamChatRow[] = await next;
+        const full = rows.length === size;
+        size = Math.min(size * 8, options.pageSize ?? STREAM_PAGE_ROWS);
+        // The next page is read while this one is decided and written out.
+        next = full ? fetchPage(rows[rows.length - 1].chat_id, size) : null;
         if (rows.length === 0) return;
-        decider.trim(100_000);
-        const facts = new Map<string, FactRow[]>();
-        await this.ownersFacts(
-          src,
-          rows.map((r) => r.user_id).filter((u) => !decider.knows(u)),
-          facts,
-        );
-        const page: EligibleChat[] = [];
-        for (const row of rows) {
-          if (remaining === 0) break;
-          const d = decider.decide(row.chat_id, row, () => facts.get(row.user_id));
-          if (d.reason !== 'chat_deleted' && d.retentionUntil !== null && d.retentionUntil <= point.at) {
-            page.push({ chatId: d.chatId, userId: d.userId!, retentionUntil: isoTime(d.retentionUntil) });
+        decider.trim(STREAM_OWNERS_MAX);
+        // Each row's owner, looked up once; those not folded yet are folded from their facts.
+        owners.length = rows.length;
+        let unknown: string[] | null = null;
+        for (let i = 0; i < rows.length; i++) {
+          const owner = decider.known(rows[i].user_id);
+          owners[i] = owner;
+          if (owner === undefined) (unknown ??= []).push(rows[i].user_id);
+        }
+        if (unknown !== null) {
+          const facts = new Map<string, FactRow[]>();
+          await this.ownersFacts(src, unknown, facts);
+          for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts.get(rows[i].user_id));
+        }
+        let text = '';
+        let lines = 0;
+        for (let i = 0; i < rows.length && remaining > 0; i++) {
+          const line = decider.line(rows[i], owners[i]!, keep);
+          if (line !== null) {
+            text += line;
+            lines++;
             remaining--;
           }
         }
-        if (page.length > 0) yield page;
+        owners.fill(undefined);
+        if (lines > 0) yield { text, lines };
       }
     } finally {
+      // A reader that stopped early leaves a page in flight: let it finish quietly.
       next?.catch(() => {});
     }
   }
+}
+
+/** Where a stream starts (after this chatId) and how many lines it sends at most (null: all). */
+export interface StreamOptions {
+  after: string;
+  limit: number | null;
+  pageSize?: number;
 }

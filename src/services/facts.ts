@@ -150,6 +150,30 @@ export const CHAT_COLUMNS = `c.chat_id, c.user_id, c.incognito, c.registered_rev
   c.deleted_revision AS del_rev, ${ms('c.deleted_at')} AS del_at, CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
   c.last_activity_revision AS act_rev, ${ms('c.last_activity_at')} AS act_at, ${ms('c.last_activity_recorded_at')} AS act_rec`;
 
+/**
+ * A chat's row in a stream's page. Its statement keeps only chats registered and not deleted at
+ * the stream's point, and gives the latest activity only when it counts at the point (the rule of
+ * `latestActivityCounts`, in SQL: $2 revision cap, $3 recordedBy, $5 the point's time), so that a
+ * row carries what a decision needs and no more: a stream reads every chat.
+ */
+export const streamChatColumns = (incognito: boolean) => `c.chat_id, c.user_id,${incognito ? ' c.incognito,' : ''}
+  CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
+  CASE WHEN c.last_activity_at <= $5::timestamptz AND c.last_activity_revision <= $2::bigint AND c.last_activity_recorded_at <= $3::timestamptz
+    THEN ${ms('c.last_activity_at')} END AS act_at`;
+
+export interface StreamChatRow {
+  chat_id: string;
+  user_id: string;
+  /** Absent where the statement keeps no incognito chat. */
+  incognito?: boolean;
+  /** As stored (null when there are none). */
+  flags: StoredFlag[] | null;
+  /** The latest activity's time when it counts at the point; null when there is none or it does not. */
+  act_at: number | null;
+  /** Set by `completeStreamActivity` when `act_at` is null: the latest activity that counts at the point, or null. */
+  activity_at_point?: number | null;
+}
+
 export interface ChatRow {
   chat_id: string;
   user_id: string;
@@ -206,6 +230,17 @@ export function completeActivity(db: Queryable, rows: readonly ChatRow[], point:
   const ids: string[] = [];
   for (const r of rows) if (registered(r, p) && !latestActivityCounts(r, p)) ids.push(r.chat_id);
   if (ids.length === 0) return undefined;
+  return activityAt(db, ids, point, rows);
+}
+
+/** The same for a stream's rows: those whose statement gave no latest activity at the point. */
+export function completeStreamActivity(db: Queryable, rows: readonly StreamChatRow[], point: Point): Promise<void> | undefined {
+  const ids: string[] = [];
+  for (const r of rows) if (r.act_at === null) ids.push(r.chat_id);
+  return ids.length === 0 ? undefined : activityAt(db, ids, point, rows);
+}
+
+function activityAt(db: Queryable, ids: string[], point: Point, rows: readonly { chat_id: string; activity_at_point?: number | null }[]): Promise<void> {
   const { revision, recordedBy, at } = capOf(point);
   return db.query<{ chat_id: string; at: number | null }>(activityAtSql, [ids, revision, recordedBy, isoTime(at)]).then((found) => {
     const byId = new Map<string, number | null>();
@@ -244,5 +279,17 @@ export function toChatFacts(row: ChatRow, point: Point): ChatFacts | null {
     deletedAt: deleted ? row.del_at : null,
     flaggedAt: flaggedAt(row.flags, p),
     lastActivityAt: latestActivityCounts(row, p) ? row.act_at : (row.activity_at_point ?? null),
+  };
+}
+
+/** A chat of a stream's page (registered and not deleted at the point) as known at the point. */
+export function streamChatFacts(row: StreamChatRow, point: Point): ChatFacts {
+  return {
+    chatId: row.chat_id,
+    userId: row.user_id,
+    incognito: row.incognito === true,
+    deletedAt: null,
+    flaggedAt: row.flags === null ? [] : flaggedAt(row.flags, admits(point)),
+    lastActivityAt: row.act_at ?? row.activity_at_point ?? null,
   };
 }

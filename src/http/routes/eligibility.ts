@@ -6,12 +6,15 @@ import { signDecisionReceipt } from '../../proof/receipts.js';
 import type { Signer } from '../../proof/signing-keys.js';
 import type { EligibilityService } from '../../services/eligibility.js';
 import { errorResponses, requestTime } from '../context.js';
+import { batchJson, singleJson } from '../decision-json.js';
 import { BatchIn, BatchOut, ChatParams, DecisionWithReceiptOut, EligibleChatsQuery, SingleEligibilityQuery } from '../schemas.js';
 
 /** A full batch: 10,000 ids of 128 characters, quoted and separated, with room for the rest. */
 export const BATCH_BODY_LIMIT = 1.5 * 1024 * 1024;
 
 const pipelines = { scopes: ['training:read'] } as const;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number; signer: Signer }> = async (
   app,
@@ -31,12 +34,13 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
       querystring: SingleEligibilityQuery,
       response: { 200: DecisionWithReceiptOut, ...errorResponses(400, 503) },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { receipt, ...point } = request.query;
       const now = requestTime().getTime();
       const decision = await eligibility.single(request.params.chatId, pointRequest(point), now);
-      if (receipt !== 'true') return decision;
-      return { ...decision, receipt: await signDecisionReceipt(signer, [decision], decision, now) };
+      const signed = receipt === 'true' ? await signDecisionReceipt(signer, [decision], decision, now) : undefined;
+      // Written as the response schema describes it (src/http/decision-json.ts): a JSON string is sent as it is.
+      return reply.type(JSON_TYPE).send(singleJson(decision, signed) as never);
     },
   });
 
@@ -52,12 +56,12 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
       body: BatchIn,
       response: { 200: BatchOut, ...errorResponses(400, 413, 415, 503) },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { chatIds, receipt, ...point } = request.body;
       const now = requestTime().getTime();
       const batch = await eligibility.batch(chatIds, pointRequest(point, 'body'), now);
-      if (receipt !== true) return batch;
-      return { ...batch, receipt: await signDecisionReceipt(signer, batch.results, batch, now) };
+      const signed = receipt === true ? await signDecisionReceipt(signer, batch.results, batch, now) : undefined;
+      return reply.type(JSON_TYPE).send(batchJson(batch, signed) as never);
     },
   });
 
@@ -92,11 +96,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
       const { point } = at;
       const pages = eligibility.eligibleChats(at, { after: after ?? '', limit: limit ?? null });
       async function* lines() {
-        for await (const page of pages) {
-          let chunk = '';
-          for (const c of page) chunk += `${JSON.stringify(c)}\n`;
-          yield chunk;
-        }
+        for await (const page of pages) yield page.text;
       }
       const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
       // A client that goes away stops the reading: the generator is returned, no more pages are asked for.

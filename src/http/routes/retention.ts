@@ -34,11 +34,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilitySe
       const { point } = at;
       const pages = eligibility.expiredChats(at, { after: after ?? '', limit: limit ?? null });
       async function* lines() {
-        for await (const page of pages) {
-          let chunk = '';
-          for (const c of page) chunk += `${JSON.stringify(c)}\n`;
-          yield chunk;
-        }
+        for await (const page of pages) yield page.text;
       }
       const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
       // A client that goes away stops the reading: the generator is returned, no more pages are asked for.
