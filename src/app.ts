@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { SettledRevisions } from './db/point.js';
+import { UserFactsCache } from './db/user-facts.js';
 import { openReadRouter } from './db/replicas.js';
 import { consoleRoutes } from './http/console.js';
 import { authPlugin } from './http/plugins/auth.js';
@@ -118,8 +119,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     );
   }
 
-  const settled = new SettledRevisions(opened);
-  const telemetry = new Telemetry({ db: opened, settled: () => settled.known() });
+  const settled = new SettledRevisions(opened, new UserFactsCache(config.memory.userFactsCacheMaxEntries));
+  const telemetry = new Telemetry({
+    db: opened,
+    settled: () => settled.known(),
+    caches: () => (verifier.cacheSize ? [{ name: 'verified_tokens', ...verifier.cacheSize() }] : []),
+  });
   const database = timedWrites(opened, telemetry);
   // Reads may go to streaming replicas (DATABASE_READ_URLS); writes always go to `database`.
   const replicas = openReadRouter({ name: 'primary', db: database, settled }, config.readReplicas, app.log);

@@ -14,7 +14,6 @@ export interface Principal {
 export class TokenRejected extends Error {}
 
 const CLOCK_TOLERANCE_S = 30;
-const CACHE_MAX = 10_000;
 /** A verified token is trusted from the cache for at most this long (and never past its exp). */
 const CACHE_TTL_MS = 60_000;
 /** Characters from the end of a token (its signature) that key the cache of verified tokens. */
@@ -27,6 +26,8 @@ export interface TokenVerifier {
   /** Keys to publish at /.well-known/jwks.json, or a URL to send callers to. */
   published: { keys: JWK[] } | { url: string };
   development: boolean;
+  /** The verified-token cache: tokens held now, and its bound (TOKEN_CACHE_MAX_ENTRIES). */
+  cacheSize?(): { size: number; max: number };
 }
 
 /**
@@ -66,10 +67,12 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
     const hit = cache.get(keyOf(token));
     return hit !== undefined && hit.token === token && hit.until > Date.now() ? hit.principal : null;
   };
+  const cacheMax = config.memory.tokenCacheMaxEntries;
   return {
     published,
     development,
     cached,
+    cacheSize: () => ({ size: cache.size, max: cacheMax }),
     async verify(token: string): Promise<Principal> {
       const hit = cached(token);
       if (hit !== null) return hit;
@@ -89,7 +92,9 @@ export async function createTokenVerifier(config: Config): Promise<TokenVerifier
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new TokenRejected('the token has no sub');
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
       const principal: Principal = { sub: payload.sub, scopes: new Set(scope.split(' ').filter(Boolean)) };
-      if (cache.size >= CACHE_MAX) cache.clear();
+      // Bounded: when full, it starts over (the tokens in use come back at once).
+      if (cacheMax === 0) return principal;
+      if (cache.size >= cacheMax) cache.clear();
       cache.set(keyOf(token), { token, principal, until: Math.min(now + CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_S) * 1000) });
       return principal;
     },

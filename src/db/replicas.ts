@@ -1,5 +1,6 @@
 import { connectPostgres, type Database, type PostgresLimits } from './client.js';
 import { replicatedRevision, SettledRevisions } from './point.js';
+import { UserFactsCache } from './user-facts.js';
 import { PrimaryProgress } from './primary-progress.js';
 import { ReadRouter, type ReadLimits, type ReadSource } from './read-router.js';
 import { WatermarkPublisher } from './watermark-publisher.js';
@@ -23,6 +24,7 @@ export function openReadRouter(
   primary: ReadSource,
   replicas: ReplicaTargets | null,
   log: { warn(obj: object, msg: string): void; info(msg: string): void },
+  usersCacheMax = primary.settled.users.max,
 ): { router: ReadRouter; publisher: WatermarkPublisher | null; close(): Promise<void> } {
   if (replicas === null || replicas.urls.length === 0) return { router: new ReadRouter(primary), publisher: null, close: async () => {} };
   const dbs: Database[] = [];
@@ -30,7 +32,7 @@ export function openReadRouter(
     const name = `replica-${i + 1}`;
     const db = connectPostgres(url, replicas.poolSize, replicas.limits, (what) => log.warn({ database: name }, `replica connection given up on: ${what}`));
     dbs.push(db);
-    return { name, db, settled: new SettledRevisions(db, undefined, { settle: replicatedRevision, authoritative: false }) };
+    return { name, db, settled: new SettledRevisions(db, new UserFactsCache(usersCacheMax), { settle: replicatedRevision, authoritative: false }) };
   });
   // Lag is judged against samples that span twice the bound, so that "past the bound" is always known.
   const progress = new PrimaryProgress(2 * replicas.read.maxLagMs);

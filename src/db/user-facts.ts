@@ -45,7 +45,7 @@ export class UserFactsCache {
   }
 
   set(userId: string, facts: FactRow[], mark: bigint): void {
-    if (mark < this.floor) return;
+    if (this.max === 0 || mark < this.floor) return;
     const changed = this.changedAt.get(userId);
     if (changed !== undefined && changed > mark) return;
     this.entries.delete(userId);

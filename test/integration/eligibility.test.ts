@@ -481,6 +481,47 @@ describe('on the seeded policy', () => {
       expect((await eligibility.single('mem-c', { kind: 'atRevision', revision: batch.revision }, Date.now())).reason).toBe('opted_out');
     });
 
+    it('reads the chats of single checks asked in one turn with one statement, each answered at its own point', async () => {
+      await api.setPlan('co-u', 'pro');
+      await api.choose('co-u', 'granted');
+      await api.register('co-c', 'co-u');
+      await api.register('co-d', 'co-u');
+      await sleep(5);
+      const p1 = new Date().toISOString();
+      await sleep(5);
+      await api.activity('co-c');
+      await sleep(5);
+      const p2 = new Date().toISOString();
+      await sleep(5);
+      await api.activity('co-c');
+      await sleep(20);
+      const asked: [string, Query][] = [
+        ['co-c', { asOf: p1 }],
+        ['co-c', { asOf: p2 }],
+        ['co-c', {}],
+        ['co-d', {}],
+        ['co-d', {}],
+        ['co-missing', {}],
+      ];
+      const alone: Decision[] = [];
+      for (const [chatId, query] of asked) alone.push(await api.decide(chatId, query));
+      // Three different lastActivityAt, hence three different retentionUntil, for co-c.
+      expect(new Set(alone.slice(0, 3).map((d) => d.retentionUntil)).size).toBe(3);
+
+      const texts: string[] = [];
+      const counted = { ...t.db, query: (text: string, params?: readonly unknown[]) => (texts.push(text), t.db.query(text, params)) } as typeof t.db;
+      const eligibility = new EligibilityService(counted, new PolicyCache(counted), new SettledRevisions(counted));
+      const now = Date.now();
+      await eligibility.single('co-d', { kind: 'now' }, now);
+      texts.length = 0;
+      const together = await Promise.all(
+        asked.map(([chatId, query]) => eligibility.single(chatId, query.asOf ? { kind: 'asOf', at: Date.parse(query.asOf) } : { kind: 'now' }, now)),
+      );
+      expect(texts.filter((q) => q.includes('FROM chats c')).length).toBe(1);
+      const strip = ({ asOf: _a, revision: _r, ...rest }: Decision) => rest;
+      expect(together.map((d) => strip(d as Decision))).toEqual(alone.map(strip));
+    });
+
     it('accepts 10,000 ids of 128 characters (over 1 MiB, under the 1.5 MiB batch limit)', async () => {
       const ids = Array.from({ length: 10_000 }, (_, i) => `long-${String(i).padStart(5, '0')}-`.padEnd(128, 'x'));
       ids[4_321] = 'r-yes';
