@@ -318,6 +318,7 @@ export function timedWrites(db: Database, telemetry: Telemetry): Database {
 interface DecidingService {
   single(...args: never[]): Promise<{ reason: Decision['reason'] }>;
   batch(...args: never[]): Promise<{ results: readonly { reason: Decision['reason'] }[] }>;
+  batchJson(...args: never[]): Promise<{ reasons: ReadonlyMap<Decision['reason'], number> }>;
   eligibleChats(...args: never[]): AsyncGenerator<{ readonly lines: number }, void, undefined>;
 }
 
@@ -328,6 +329,7 @@ interface DecidingService {
 export function observeDecisions<S extends DecidingService>(service: S, telemetry: Telemetry): S {
   const single = service.single.bind(service);
   const batch = service.batch.bind(service);
+  const batchJson = service.batchJson.bind(service);
   const stream = service.eligibleChats.bind(service);
   return Object.assign(service, {
     async single(...args: never[]) {
@@ -340,6 +342,11 @@ export function observeDecisions<S extends DecidingService>(service: S, telemetr
       const tally = new Map<Decision['reason'], number>();
       for (const r of b.results) tally.set(r.reason, (tally.get(r.reason) ?? 0) + 1);
       telemetry.countDecisions(tally);
+      return b;
+    },
+    async batchJson(...args: never[]) {
+      const b = await batchJson(...args);
+      telemetry.countDecisions(b.reasons);
       return b;
     },
     async *eligibleChats(...args: never[]) {

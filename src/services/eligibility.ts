@@ -2,8 +2,10 @@ import type { Database } from '../db/client.js';
 import { CoalescedReader } from '../db/coalesced.js';
 import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
-import { consentAt, decideEligibility, isoOrNull, isoTime, type ConsentState, type Decision, type Policy } from '../domain/index.js';
-import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, streamChatColumns, streamChatFacts, toChatFacts, userFactsAt, type ChatRow, type FactRow, type StreamChatRow } from './facts.js';
+import { decideEligibility, isoOrNull, isoTime, type ChatFacts, type Decision, type Policy } from '../domain/index.js';
+import { decisionFields, decisionJson, pointJson, str } from './decision-json.js';
+import { foldOwner, type Owner } from './folded.js';
+import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, pointChatColumns, pointChatFacts, streamChatColumns, streamChatFacts, toChatFacts, type ChatRow, type FactRow, type PointChatRow, type StreamChatRow } from './facts.js';
 
 export interface DecisionView {
   chatId: string;
@@ -18,6 +20,9 @@ export interface DecisionView {
 }
 
 const batchSql = `SELECT ${CHAT_COLUMNS} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
+
+/** A batch's chats, read at its point ($2 revision cap, $3 recordedBy, $4 its time: `pointChatColumns`). */
+const batchAtPointSql = `SELECT ${pointChatColumns} FROM chats c WHERE c.chat_id = ANY($1::text[])`;
 
 /** Owners' facts, for the owners the users' facts cache does not hold. */
 const ownersFactsSql = `SELECT u.user_id, u.facts FROM users u WHERE u.user_id = ANY($1::text[])`;
@@ -55,44 +60,42 @@ export interface StreamPage {
   lines: number;
 }
 
-/** An owner's consent at the point, with its `consentSince` formatted once for all of the owner's chats. */
-interface Owner {
-  state: ConsentState;
-  since: string | null;
-  /** The user id as a JSON string, for the stream's lines. */
-  json: string;
-}
-
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
   private readonly owners = new Map<string, Owner>();
   readonly asOf: string;
+  private readonly pointJson: string;
   constructor(
     private readonly policies: readonly Policy[],
     private readonly point: Point,
   ) {
     this.asOf = isoTime(point.at);
+    this.pointJson = pointJson(this.asOf, point.revision);
   }
 
   private ownerOf(userId: string, facts: () => FactRow[] | undefined): Owner {
     let owner = this.owners.get(userId);
     if (owner === undefined) {
-      const state = consentAt(userFactsAt(facts() ?? [], this.point.revision, this.point.recordedBy), this.policies, this.point.at);
-      owner = { state, since: isoOrNull(state.consentSince), json: JSON.stringify(userId) };
+      owner = foldOwner(userId, facts(), this.policies, this.point);
       this.owners.set(userId, owner);
     }
     return owner;
   }
 
-  decide(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): Decision {
-    const chat = row ? toChatFacts(row, this.point) : null;
-    const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
-    return decideEligibility(chatId, chat, consent, this.point.at);
+  /** The owner's consent at the point, its facts (when it must be folded) from `facts`. */
+  private ownerIn(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
+    let owner = this.owners.get(userId);
+    if (owner === undefined) {
+      owner = foldOwner(userId, facts.get(userId), this.policies, this.point);
+      this.owners.set(userId, owner);
+    }
+    return owner;
   }
 
-  /** The decision as answered: times formatted, the point attached. */
-  view(chatId: string, row: ChatRow | undefined, facts: () => FactRow[] | undefined): DecisionView {
-    const d = this.decide(chatId, row, facts);
+  /** The decision as answered: times formatted, the point attached. `chat`: the chat as known at the point, null when it is not. */
+  view(chatId: string, chat: ChatFacts | null, facts: () => FactRow[] | undefined): DecisionView {
+    const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
+    const d = decideEligibility(chatId, chat, consent, this.point.at);
     return {
       chatId: d.chatId,
       userId: d.userId,
@@ -117,6 +120,26 @@ class Decider {
     if (!keep(d, this.point.at)) return null;
     const until = d.retentionUntil === null ? 'null' : `"${isoTime(d.retentionUntil)}"`;
     return `{"chatId":${JSON.stringify(row.chat_id)},"userId":${owner.json},"retentionUntil":${until}}\n`;
+  }
+
+  /**
+   * The decision as JSON (`decision-json.ts`), written from the decision table's answer with what
+   * the owner and the point repeat formatted once; the reason is counted in `reasons`.
+   */
+  json(chatId: string, chat: ChatFacts | null, facts: ReadonlyMap<string, FactRow[]>, reasons: Map<Decision['reason'], number>): string {
+    const owner = chat ? this.ownerIn(chat.userId, facts) : null;
+    const d = decideEligibility(chatId, chat, owner ? owner.state : null, this.point.at);
+    reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
+    return decisionFields(
+      str(chatId),
+      owner ? owner.json : 'null',
+      d.eligible,
+      d.reason,
+      d.policyVersion === null ? 'null' : owner!.policyJson,
+      d.consentSince === null ? 'null' : owner!.sinceJson,
+      d.retentionUntil === null ? 'null' : `"${isoTime(d.retentionUntil)}"`,
+      this.pointJson,
+    );
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
@@ -146,6 +169,23 @@ export interface StreamPoint {
   point: Point;
   source: ReadSource;
 }
+
+/** Decisions at one point, in request order. */
+export interface DecisionViews {
+  asOf: string;
+  revision: string;
+  results: DecisionView[];
+}
+
+/** The same written as JSON: the decisions as a JSON array's elements, and how many of each reason. */
+export interface DecisionsJson {
+  asOf: string;
+  revision: string;
+  json: string;
+  reasons: ReadonlyMap<Decision['reason'], number>;
+}
+
+type DecisionBatch = DecisionViews | DecisionsJson;
 
 /** A batch is read in parts of this many ids at most, on as many connections, and decided part by part as each arrives. */
 export const BATCH_PART_IDS = 2_500;
@@ -235,7 +275,9 @@ export class EligibilityService {
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
     const decider = this.decider(src, point);
-    return (decider instanceof Decider ? decider : await decider).view(chatId, row, () => (row ? facts.get(row.user_id) : undefined));
+    return (decider instanceof Decider ? decider : await decider).view(chatId, row ? toChatFacts(row, point) : null, () =>
+      row ? facts.get(row.user_id) : undefined,
+    );
   }
 
   /**
@@ -246,32 +288,69 @@ export class EligibilityService {
    * at the point. Every statement starts after the point's revision settled, so it sees every
    * fact up to it; what it sees beyond it is not counted.
    */
-  batch(chatIds: readonly string[], request: PointRequest, now: number) {
-    return this.reads.run(request, (src) => this.batchOn(src, chatIds, request, now));
+  batch(chatIds: readonly string[], request: PointRequest, now: number): Promise<DecisionViews> {
+    return this.reads.run(request, (src) => this.batchOn(src, chatIds, request, now, 'views')) as Promise<DecisionViews>;
   }
 
-  private async batchOn(src: ReadSource, chatIds: readonly string[], request: PointRequest, now: number) {
+  /** The same batch written as JSON: the decisions as a JSON array's elements, and how many of each reason. */
+  batchJson(chatIds: readonly string[], request: PointRequest, now: number): Promise<DecisionsJson> {
+    return this.reads.run(request, (src) => this.batchOn(src, chatIds, request, now, 'json')) as Promise<DecisionsJson>;
+  }
+
+  private async batchOn(src: ReadSource, chatIds: readonly string[], request: PointRequest, now: number, form: 'views' | 'json'): Promise<DecisionBatch> {
     const point = readyPoint(src.settled, request, now) ?? (await resolvePoint(src.db, src.settled, request, now));
     const unique = [...new Set(chatIds)];
     const deciding = this.decider(src, point);
-    const decided = new Map<string, DecisionView>();
     const parts = Math.ceil(unique.length / BATCH_PART_IDS);
     const size = Math.ceil(unique.length / parts);
+    const cap = capOf(point);
+    const at = isoTime(point.at);
+    /** A part's chats, with their owners' facts and latest activity at the point, and the decider. */
     const readPart = async (ids: string[]) => {
-      const rows = await src.db.query<ChatRow>(batchSql, [ids]);
+      const rows = await src.db.query<PointChatRow>(batchAtPointSql, [ids, cap.revision, cap.recordedBy, at]);
       const facts = new Map<string, FactRow[]>();
       const reading = this.ownersFacts(src, rows.map((r) => r.user_id), facts);
-      const activity = completeActivity(src.db, rows, point);
+      const activity = completeStreamActivity(src.db, rows, point);
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
-      const decider = deciding instanceof Decider ? deciding : await deciding;
-      for (const row of rows) decided.set(row.chat_id, decider.view(row.chat_id, row, () => facts.get(row.user_id)));
+      const byId = new Map<string, PointChatRow>();
+      for (const row of rows) byId.set(row.chat_id, row);
+      return { byId, facts, decider: deciding instanceof Decider ? deciding : await deciding };
     };
-    const reads: Promise<void>[] = [];
-    for (let i = 0; i < unique.length; i += size) reads.push(readPart(unique.slice(i, i + size)));
-    await Promise.all(reads);
+    const partsOf = <T>(decide: (ids: string[], read: Awaited<ReturnType<typeof readPart>>) => T): Promise<T[]> => {
+      const reads: Promise<T>[] = [];
+      for (let i = 0; i < unique.length; i += size) {
+        const ids = unique.slice(i, i + size);
+        reads.push(readPart(ids).then((read) => decide(ids, read)));
+      }
+      return Promise.all(reads);
+    };
+    if (form === 'json' && unique.length === chatIds.length) {
+      // Without duplicates, the parts are the request's order: each part is written as JSON as
+      // soon as it is read, while PostgreSQL still reads the others, and no decision object
+      // outlives its line.
+      const reasons = new Map<Decision['reason'], number>();
+      const texts = await partsOf((ids, { byId, facts, decider }) => {
+        const out: string[] = new Array(ids.length);
+        for (let i = 0; i < ids.length; i++) {
+          const row = byId.get(ids[i]);
+          out[i] = decider.json(ids[i], row ? pointChatFacts(row, point) : null, facts, reasons);
+        }
+        // Joined from an array: a string grown by += is a rope of thousands of pieces, slow to flatten.
+        return out.join(',');
+      });
+      const decider = deciding instanceof Decider ? deciding : await deciding;
+      return { asOf: decider.asOf, revision: point.revision, json: texts.join(','), reasons };
+    }
+    const decided = new Map<string, DecisionView>();
+    await partsOf((_ids, { byId, facts, decider }) => {
+      for (const row of byId.values()) decided.set(row.chat_id, decider.view(row.chat_id, pointChatFacts(row, point), () => facts.get(row.user_id)));
+    });
     const decider = deciding instanceof Decider ? deciding : await deciding;
-    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, undefined, () => undefined));
-    return { asOf: decider.asOf, revision: point.revision, results };
+    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, null, () => undefined));
+    if (form === 'views') return { asOf: decider.asOf, revision: point.revision, results };
+    const reasons = new Map<Decision['reason'], number>();
+    for (const r of results) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+    return { asOf: decider.asOf, revision: point.revision, json: results.map(decisionJson).join(','), reasons };
   }
 
   /**

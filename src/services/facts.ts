@@ -174,6 +174,27 @@ export interface StreamChatRow {
   activity_at_point?: number | null;
 }
 
+/**
+ * A chat's row read at a point ($2 revision cap, $3 recordedBy, $4 the point's time): whether it
+ * was registered, and its deletion and latest activity when they count, decided by the statement
+ * with the rules `toChatFacts` applies to a `ChatRow` (which single checks read, since one
+ * statement serves checks at different points); what it cannot tell is read by
+ * `completeStreamActivity`.
+ */
+export const pointChatColumns = `c.chat_id, c.user_id, c.incognito,
+  (c.registered_revision <= $2::bigint AND c.registered_at <= $3::timestamptz) AS registered,
+  CASE WHEN c.deleted_revision <= $2::bigint AND c.deleted_at <= $3::timestamptz THEN ${ms('c.deleted_at')} END AS del_at,
+  CASE WHEN c.flags <> '[]'::jsonb THEN c.flags END AS flags,
+  CASE WHEN c.last_activity_at <= $4::timestamptz AND c.last_activity_revision <= $2::bigint AND c.last_activity_recorded_at <= $3::timestamptz
+    THEN ${ms('c.last_activity_at')} END AS act_at`;
+
+export interface PointChatRow extends StreamChatRow {
+  incognito: boolean;
+  registered: boolean;
+  /** The deletion's time when it counts at the point. */
+  del_at: number | null;
+}
+
 export interface ChatRow {
   chat_id: string;
   user_id: string;
@@ -233,10 +254,14 @@ export function completeActivity(db: Queryable, rows: readonly ChatRow[], point:
   return activityAt(db, ids, point, rows);
 }
 
-/** The same for a stream's rows: those whose statement gave no latest activity at the point. */
-export function completeStreamActivity(db: Queryable, rows: readonly StreamChatRow[], point: Point): Promise<void> | undefined {
+/** The same for rows read at the point (a stream's, a batch's): those registered whose statement gave no latest activity. */
+export function completeStreamActivity(
+  db: Queryable,
+  rows: readonly (StreamChatRow & { registered?: boolean })[],
+  point: Point,
+): Promise<void> | undefined {
   const ids: string[] = [];
-  for (const r of rows) if (r.act_at === null) ids.push(r.chat_id);
+  for (const r of rows) if (r.act_at === null && r.registered !== false) ids.push(r.chat_id);
   return ids.length === 0 ? undefined : activityAt(db, ids, point, rows);
 }
 
@@ -289,6 +314,19 @@ export function streamChatFacts(row: StreamChatRow, point: Point): ChatFacts {
     userId: row.user_id,
     incognito: row.incognito === true,
     deletedAt: null,
+    flaggedAt: row.flags === null ? [] : flaggedAt(row.flags, admits(point)),
+    lastActivityAt: row.act_at ?? row.activity_at_point ?? null,
+  };
+}
+
+/** A chat read at a point (`pointChatColumns`) as known at it, or null when it was not registered yet. */
+export function pointChatFacts(row: PointChatRow, point: Point): ChatFacts | null {
+  if (!row.registered) return null;
+  return {
+    chatId: row.chat_id,
+    userId: row.user_id,
+    incognito: row.incognito,
+    deletedAt: row.del_at,
     flaggedAt: row.flags === null ? [] : flaggedAt(row.flags, admits(point)),
     lastActivityAt: row.act_at ?? row.activity_at_point ?? null,
   };

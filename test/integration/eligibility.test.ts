@@ -522,6 +522,49 @@ describe('on the seeded policy', () => {
       expect(together.map((d) => strip(d as Decision))).toEqual(alone.map(strip));
     });
 
+    it('writes a batch as JSON exactly as its decisions, over several parts, at every kind of point', async () => {
+      await api.setPlan('json-u', 'pro');
+      await api.choose('json-u', 'granted');
+      await api.setPlan('json-no', 'pro');
+      await api.choose('json-no', 'denied');
+      for (const c of ['json-a', 'json-deleted', 'json-flagged']) await api.register(c, 'json-u');
+      await api.register('json-incognito', 'json-u', { incognito: true });
+      await api.register('json-opted-out', 'json-no');
+      await api.remove('json-deleted');
+      await api.flag('json-flagged');
+      await sleep(20);
+      const eligibility = new EligibilityService(t.db, new PolicyCache(t.db), new SettledRevisions(t.db));
+      const known = (await t.db.query<{ chat_id: string }>('SELECT chat_id FROM chats ORDER BY chat_id')).map((r) => r.chat_id);
+      expect(known.length).toBeGreaterThanOrEqual(5);
+      // Every chat of this file's database (every reason it reached), among unknown ids, over more than one part.
+      const ids: string[] = [];
+      for (let i = 0; i < 6_000; i++) ids.push(i % 7 === 0 && i / 7 < known.length ? known[i / 7] : `json-unknown-${i}`);
+      for (const k of known) if (!ids.includes(k)) ids.push(k);
+      const revision = (await eligibility.batch(known.slice(0, 1), { kind: 'now' }, Date.now())).revision;
+      const points = [
+        { kind: 'now' } as const,
+        { kind: 'asOf', at: Date.parse('2025-09-15T00:00:00.000Z') } as const,
+        { kind: 'atRevision', revision } as const,
+      ];
+      for (const point of points) {
+        for (const asked of [ids, [...ids, ...known]]) {
+          const now = Date.now();
+          const views = await eligibility.batch(asked, point, now);
+          const written = await eligibility.batchJson(asked, point, now);
+          expect(written.revision).toBe(views.revision);
+          expect(JSON.parse(`[${written.json}]`)).toEqual(views.results);
+          const reasons = new Map<string, number>();
+          for (const r of views.results) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+          expect(new Map(written.reasons)).toEqual(reasons);
+        }
+        // The batch reads its chats at the point in SQL; a single check reads the rows and applies the point itself.
+        const now = Date.now();
+        const batch = await eligibility.batch(known, point, now);
+        const singles = await Promise.all(known.map((id) => eligibility.single(id, point, now)));
+        expect(singles).toEqual(batch.results);
+      }
+    });
+
     it('accepts 10,000 ids of 128 characters (over 1 MiB, under the 1.5 MiB batch limit)', async () => {
       const ids = Array.from({ length: 10_000 }, (_, i) => `long-${String(i).padStart(5, '0')}-`.padEnd(128, 'x'));
       ids[4_321] = 'r-yes';
