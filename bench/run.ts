@@ -858,6 +858,22 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
           `baseline ${fmt(got.baseline!.lines / got.baseline!.seconds)} lines/s (${fmt(got.baseline!.lines)} lines): ${fmt(ratios.at(-1)!, 2)}x the time`,
       );
     }
+    // Untimed: one more stream, every line parsed: chatIds strictly ascending in byte order, each an
+    // eligible chat, as many as expected (so none missing and none twice).
+    let previous: Buffer | null = null;
+    let verified = 0;
+    let wrong = '';
+    await streamLines(ctx.service.port, '/v1/training-eligibility/eligible-chats', { authorization: `Bearer ${ctx.tokens.training}` }, undefined, undefined, undefined, (line) => {
+      const { chatId: id } = JSON.parse(line) as { chatId: string };
+      const bytes = Buffer.from(id);
+      if (previous !== null && Buffer.compare(previous, bytes) >= 0) wrong ||= `${id} after ${previous.toString()}`;
+      const n = Number(id.slice('bench-c-'.length));
+      if (!(n >= 0 && n < ctx.seededChats) || denies(ownerOf(n))) wrong ||= `${id} is not an eligible chat`;
+      previous = bytes;
+      verified++;
+    });
+    if (verified !== expected) wrong ||= `${verified} lines, not ${expected}`;
+    log(wrong === '' ? `  verified: ${fmt(verified)} lines, chatIds strictly ascending in byte order, every one eligible, none missing` : `  !! stream check failed: ${wrong}`);
     const cpu = meter.stop();
     const { peakRssMiB, samples } = rss.stop();
     const after = memoryOf(ctx.service.pid);
@@ -878,7 +894,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
     log(`            cpu (cores): ${Object.entries(cpu).filter(([k]) => !k.endsWith('Kernel')).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     log(`  first line ${last.firstLine}`);
     log(`  last line  ${last.lastLine}`);
-    const countOk = svc.every((r) => r.lines === expected);
+    const countOk = svc.every((r) => r.lines === expected) && wrong === '';
     return {
       detail: {
         chats: ctx.seededChats,

@@ -50,6 +50,7 @@ export function streamLines(
   onProgress?: (lines: number) => void,
   timeoutMs = 30 * 60_000,
   onFirstByte?: () => void,
+  onLine?: (line: string) => void,
 ): Promise<{ status: number; lines: number; bytes: number; firstLine: string; lastLine: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent: false }, (res) => {
@@ -58,8 +59,15 @@ export function streamLines(
       let firstLine = '';
       let tail = '';
       let nextReport = 100_000;
+      let partial = '';
       res.on('data', (chunk: Buffer) => {
         if (bytes === 0) onFirstByte?.();
+        if (onLine) {
+          const text = partial + chunk.toString('utf8');
+          const parts = text.split('\n');
+          partial = parts.pop()!;
+          for (const line of parts) onLine(line);
+        }
         bytes += chunk.length;
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
         if (firstLine === '' && lines > 0) {
