@@ -220,7 +220,7 @@ describe('two instances on one PostgreSQL', () => {
 
   it.skipIf(process.env.TEST_DATABASE !== 'postgres')('a subscription on one instance gets what is written through the other, in order', async () => {
     const db = connectPostgres(t.url!, 4);
-    const config = loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url!, DATA_DIR: '/nonexistent-test-data-dir' });
+    const config = loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url!, DATA_DIR: '/nonexistent-test-data-dir' });
     const app = await buildApp(config, { db });
     other = { app, db };
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -320,7 +320,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('erasure seen by anothe
     const { ISSUER, AUDIENCE } = await import('../helpers/tokens.js');
     const supertest = (await import('supertest')).default;
     const other = await buildApp(
-      loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url!, SIGNING_KEYS_FILE: t.keys.signingKeysFile, CHECKPOINT_INTERVAL_S: '0' }),
+      loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url!, SIGNING_KEYS_FILE: t.keys.signingKeysFile, CHECKPOINT_INTERVAL_S: '0' }),
     );
     try {
       await other.ready();

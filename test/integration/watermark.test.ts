@@ -157,7 +157,7 @@ describe('users whose facts changed, as settling names them', () => {
 
 describe.runIf(process.env.TEST_DATABASE === 'postgres')('two instances on one database', () => {
   const instance = () =>
-    buildApp(loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }));
+    buildApp(loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }));
   /** Past the few milliseconds a settled revision is reused for. */
   const settleAnew = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -209,7 +209,7 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('two instances on one d
 
   it('a policy one instance adds is counted by the next read of the other', async () => {
     const other = await buildApp(
-      loadConfig({ LOG_LEVEL: 'silent', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }),
+      loadConfig({ LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_JWKS_FILE: t.keys.jwksFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, DATABASE_URL: t.url! }),
     );
     try {
       await other.ready();
