@@ -73,17 +73,8 @@ class Decider {
     this.pointJson = pointJson(this.asOf, point.revision);
   }
 
-  private ownerOf(userId: string, facts: () => FactRow[] | undefined): Owner {
-    let owner = this.owners.get(userId);
-    if (owner === undefined) {
-      owner = foldOwner(userId, facts(), this.policies, this.point);
-      this.owners.set(userId, owner);
-    }
-    return owner;
-  }
-
-  /** The owner's consent at the point, its facts (when it must be folded) from `facts`. */
-  private ownerIn(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
+  /** The owner's consent at the point, folded from its facts in `facts` the first time. */
+  private ownerOf(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
     let owner = this.owners.get(userId);
     if (owner === undefined) {
       owner = foldOwner(userId, facts.get(userId), this.policies, this.point);
@@ -93,7 +84,7 @@ class Decider {
   }
 
   /** The decision as answered: times formatted, the point attached. `chat`: the chat as known at the point, null when it is not. */
-  view(chatId: string, chat: ChatFacts | null, facts: () => FactRow[] | undefined): DecisionView {
+  view(chatId: string, chat: ChatFacts | null, facts: ReadonlyMap<string, FactRow[]>): DecisionView {
     const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
     const d = decideEligibility(chatId, chat, consent, this.point.at);
     return {
@@ -127,7 +118,7 @@ class Decider {
    * the owner and the point repeat formatted once; the reason is counted in `reasons`.
    */
   json(chatId: string, chat: ChatFacts | null, facts: ReadonlyMap<string, FactRow[]>, reasons: Map<Decision['reason'], number>): string {
-    const owner = chat ? this.ownerIn(chat.userId, facts) : null;
+    const owner = chat ? this.ownerOf(chat.userId, facts) : null;
     const d = decideEligibility(chatId, chat, owner ? owner.state : null, this.point.at);
     reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
     return decisionFields(
@@ -152,11 +143,14 @@ class Decider {
     return this.owners.get(userId);
   }
 
-  /** The owner's consent at the point, folded from these facts when it was not folded yet. */
-  fold(userId: string, facts: FactRow[] | undefined): Owner {
-    return this.ownerOf(userId, () => facts);
+  /** The owner's consent at the point, folded from its facts in `facts` when it was not folded yet. */
+  fold(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
+    return this.ownerOf(userId, facts);
   }
 }
+
+/** No owner's facts: for chats not found. */
+const NO_FACTS: ReadonlyMap<string, FactRow[]> = new Map();
 
 /** What the eligible-chats stream sends: eligible chats. */
 const eligibleNow = (d: Decision) => d.eligible;
@@ -275,9 +269,7 @@ export class EligibilityService {
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
     const decider = this.decider(src, point);
-    return (decider instanceof Decider ? decider : await decider).view(chatId, row ? toChatFacts(row, point) : null, () =>
-      row ? facts.get(row.user_id) : undefined,
-    );
+    return (decider instanceof Decider ? decider : await decider).view(chatId, row ? toChatFacts(row, point) : null, facts);
   }
 
   /**
@@ -343,10 +335,10 @@ export class EligibilityService {
     }
     const decided = new Map<string, DecisionView>();
     await partsOf((_ids, { byId, facts, decider }) => {
-      for (const row of byId.values()) decided.set(row.chat_id, decider.view(row.chat_id, pointChatFacts(row, point), () => facts.get(row.user_id)));
+      for (const row of byId.values()) decided.set(row.chat_id, decider.view(row.chat_id, pointChatFacts(row, point), facts));
     });
     const decider = deciding instanceof Decider ? deciding : await deciding;
-    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, null, () => undefined));
+    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, null, NO_FACTS));
     if (form === 'views') return { asOf: decider.asOf, revision: point.revision, results };
     const reasons = new Map<Decision['reason'], number>();
     for (const r of results) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
@@ -417,7 +409,7 @@ export class EligibilityService {
         if (unknown !== null) {
           const facts = new Map<string, FactRow[]>();
           await this.ownersFacts(src, unknown, facts);
-          for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts.get(rows[i].user_id));
+          for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts);
         }
         let text = '';
         let lines = 0;
