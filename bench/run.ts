@@ -21,7 +21,7 @@ import { proofScenario } from './scenarios/proof.js';
 import { graphqlScenarios } from './scenarios/graphql.js';
 import { protectionScenarios } from './scenarios/protection.js';
 import { replicaScenarios } from './scenarios/replicas.js';
-import { median, percentile, round } from './lib/stats.js';
+import { median, mulberry32, percentile, round } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -116,16 +116,6 @@ const chatId = (i: number) => `bench-c-${String(i).padStart(7, '0')}`;
 const ownerOf = (chat: number) => chat % config.users;
 const denies = (user: number) => user % config.deniedEvery === config.deniedEvery - 1;
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(n: number, seedValue: number): Int32Array {
   const out = new Int32Array(n);

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { GENESIS_HASH, hashEvent, type AuditEvent } from '../../src/audit/hash.js';
+import { mulberry32 } from './stats.js';
 
 export const POLICY_START = Date.parse('2025-08-28T00:00:00.000Z');
 export const DEADLINE = Date.parse('2025-09-28T00:00:00.000Z');
@@ -23,16 +24,6 @@ export const VARIANTS = [
   { uiVariant: 'no-toggle', trainingToggleDefault: true, trainingToggleShown: false, share: 0.15, grantRate: 1 },
 ] as const;
 
-export function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const userIdOf = (i: number) => `stat-u-${String(i).padStart(6, '0')}`;
 export const chatIdOf = (i: number) => `stat-c-${String(i).padStart(7, '0')}`;

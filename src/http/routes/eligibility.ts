@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pointRequest } from '../../db/point.js';
@@ -6,6 +5,7 @@ import { signDecisionReceipt } from '../../proof/receipts.js';
 import type { Signer } from '../../proof/signing-keys.js';
 import type { EligibilityService } from '../../services/eligibility.js';
 import { errorResponses, requestTime } from '../context.js';
+import { sendNdjson } from '../ndjson.js';
 import { batchJson, singleJson } from '../../services/decision-json.js';
 import { BatchIn, BatchOut, ChatParams, DecisionWithReceiptOut, EligibleChatsQuery, SingleEligibilityQuery } from '../schemas.js';
 
@@ -97,19 +97,7 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     handler: async (request, reply) => {
       const { after, limit, ...pointQuery } = request.query;
       const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
-      const { point } = at;
-      const pages = eligibility.eligibleChats(at, { after: after ?? '', limit: limit ?? null });
-      async function* lines() {
-        for await (const page of pages) yield page.text;
-      }
-      const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
-      // A client that goes away stops the reading: the generator is returned, no more pages are asked for.
-      reply.raw.on('close', () => stream.destroy());
-      return reply
-        .header('content-type', 'application/x-ndjson')
-        .header('consent-revision', point.revision)
-        .header('consent-as-of', new Date(point.at).toISOString())
-        .send(stream as never);
+      return sendNdjson(reply, at.point, eligibility.eligibleChats(at, { after: after ?? '', limit: limit ?? null }));
     },
   });
 };
