@@ -19,6 +19,7 @@ import { UserFactsCache } from './db/user-facts.js';
 import { openReadRouter } from './db/replicas.js';
 import { consoleRoutes } from './http/console.js';
 import { authPlugin } from './http/plugins/auth.js';
+import { deadlinesPlugin } from './http/plugins/deadlines.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrors } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { protectionPlugin } from './http/plugins/protection.js';
@@ -74,8 +75,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Ids are up to 128 characters, and percent-encoding can triple that.
     routerOptions: { maxParamLength: 512 },
     bodyLimit: 1024 * 1024,
-    // A request not answered by then gets 503 UNAVAILABLE; the database's own waits are shorter.
-    handlerTimeout: config.http.requestTimeoutMs,
     // Requests that arrive on kept-alive connections while the service drains are served (with
     // Connection: close), not refused: shutdown drops no request it received.
     return503OnClosing: false,
@@ -143,6 +142,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   await app.register(errorsPlugin);
+  // A request not answered within REQUEST_TIMEOUT_MS gets 503 UNAVAILABLE; the database's own waits are shorter.
+  await app.register(deadlinesPlugin, { timeoutMs: config.http.requestTimeoutMs });
   await app.register(metricsPlugin, { telemetry });
   await app.register(authPlugin, { verifier });
   await app.register(protectionPlugin, { config, db: opened });

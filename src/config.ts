@@ -60,7 +60,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
   GRAPHQL_QUERY_CACHE: z.coerce.number().int().min(0).max(100_000).default(1_024),
   GRAPHQL_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
-  GRAPHQL_JIT: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  GRAPHQL_JIT: z.coerce.number().int().min(0).max(1_000_000).default(1),
 });
 
 export interface Config {

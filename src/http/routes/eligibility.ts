@@ -70,9 +70,8 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
   });
 
   app.get('/v1/training-eligibility/eligible-chats', {
-    config: { auth: pipelines },
     // A request's time bound covers the whole response, and a stream of every chat is long.
-    handlerTimeout: streamTimeoutMs,
+    config: { auth: pipelines, deadlineMs: streamTimeoutMs },
     schema: {
       tags: ['training eligibility'],
       operationId: 'streamEligibleChats',

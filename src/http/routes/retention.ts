@@ -8,9 +8,8 @@ import { RetentionQuery } from '../schemas.js';
 
 export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilityService; streamTimeoutMs: number }> = async (app, { eligibility, streamTimeoutMs }) => {
   app.get('/v1/retention/expired-chats', {
-    config: { auth: { scopes: ['training:read'] } },
     // A pass over every chat takes a while: bounded by STREAM_TIMEOUT_MS, as the eligible-chats stream.
-    handlerTimeout: streamTimeoutMs,
+    config: { auth: { scopes: ['training:read'] }, deadlineMs: streamTimeoutMs },
     schema: {
       tags: ['training eligibility'],
       operationId: 'streamExpiredChats',
