@@ -9,11 +9,15 @@
  *   GET  /stream      every chat that is not incognito, ordered by chat_id, through a server-side
  *                     cursor (5,000 rows a fetch), written as the service's NDJSON lines
  *                     ({"chatId","userId","retentionUntil"}, the time formatted by PostgreSQL)
+ *   POST /graphql     mercurius (queries compiled with graphql-jit from their second run, as the
+ *                     service's), `chat(id)` and `user(id)` each the same primary-key SELECT: the
+ *                     floor of a GraphQL read, beside the floor of a REST one
  *
  * Env: PORT, DATABASE_URL, DATABASE_POOL_SIZE (the same pool size as the service's).
  */
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
+import mercurius from 'mercurius';
 import postgres from 'postgres';
 
 const url = process.env.DATABASE_URL;
@@ -52,6 +56,21 @@ app.post<{ Body: { chatIds: string[] } }>('/batch', async (request) => {
   const started = performance.now();
   const rows = await sql.unsafe(batchSql, [request.body.chatIds], { prepare: true });
   return { serverMs: performance.now() - started, count: rows.length, rows };
+});
+
+await app.register(mercurius, {
+  schema: `
+    type User { user_id: ID! created_at: String head_revision: String }
+    type Chat { chat_id: ID! user_id: ID! created_at: String incognito: Boolean deleted_at: String }
+    type Query { chat(id: ID!): Chat user(id: ID!): User }`,
+  resolvers: {
+    Query: {
+      chat: async (_root: unknown, { id }: { id: string }) => (await sql.unsafe(chatSql, [id], { prepare: true }))[0] ?? null,
+      user: async (_root: unknown, { id }: { id: string }) => (await sql.unsafe(userSql, [id], { prepare: true }))[0] ?? null,
+    },
+  },
+  jit: 1,
+  cache: 1024,
 });
 
 const streamSql = `SELECT chat_id, user_id,

@@ -1,7 +1,9 @@
 /**
  * GraphQL beside REST, on the same service in the same run (SPEC §5, issue targets):
  *   g. single eligibility and consent read through POST /graphql vs the REST GETs, 32 connections,
- *      rounds alternating which goes first: >= 0.8x REST req/s, p99 <= 1.5x REST's;
+ *      rounds alternating which goes first: >= 0.8x REST req/s, p99 <= 1.5x REST's; first (g0)
+ *      the same on the baseline: bare mercurius vs bare Fastify, each one primary-key SELECT, the
+ *      floor of what GraphQL costs over REST on this machine;
  *   h. a 10,000-chat trainingEligibilityBatch vs the REST batch, interleaved: <= 1.3x REST's time;
  *   i. subscription delivery: commit-to-client latency of auditEvents at 1,000 events/s;
  *   j. a stalled subscriber (its socket no longer read) over 60 s: the service's memory.
@@ -15,6 +17,7 @@ import { median, percentile, round } from '../lib/stats.js';
 
 export interface GraphqlBenchContext {
   service: Child;
+  baseline: Child;
   tokens: { training: string; read: string; write: string };
   seededUsers: number;
   seededChats: number;
@@ -166,6 +169,24 @@ export function graphqlScenarios(h: GraphqlBenchHelpers) {
     async g(ctx: GraphqlBenchContext) {
       log(`g. GraphQL beside REST: single eligibility and consent read, ${config.connections} connections`);
       const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+      log('g0. the bare limit: mercurius vs Fastify on the baseline, one chat primary-key SELECT each (no target: what GraphQL itself costs here)');
+      const floorRest = rotation(ctx.seededChats);
+      const floorGql = rotation(ctx.seededChats);
+      const floorQuery = 'query($id: ID!) { chat(id: $id) { chat_id user_id created_at incognito deleted_at } }';
+      const floor = await versus(
+        'g0. bare GraphQL',
+        { ...loadDefaults(), title: 'baseline REST chat', port: ctx.baseline.port, next: (req) => ({ ...req, path: `/chats/${h.chatId(floorRest())}` }) },
+        {
+          ...loadDefaults(),
+          title: 'baseline GraphQL chat',
+          port: ctx.baseline.port,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          next: (req) => ({ ...req, method: 'POST', path: '/graphql', body: gqlBody(floorQuery, { id: h.chatId(floorGql()) }) }),
+        },
+        'g0',
+      );
+      const floorRows = floor.rows.map((r) => ({ ...r, target: `(the floor: ${r.target})`, pass: true }));
       const chats = rotation(ctx.seededChats);
       const chatsG = rotation(ctx.seededChats);
       const eligibilityQuery = 'query($id: ID!) { trainingEligibility(chatId: $id) { chatId userId eligible reason policyVersion consentSince retentionUntil asOf revision } }';
@@ -200,7 +221,7 @@ export function graphqlScenarios(h: GraphqlBenchHelpers) {
         },
         'g2',
       );
-      return { detail: { eligibility: a.detail, consent: b.detail }, rows: [...a.rows, ...b.rows] };
+      return { detail: { floor: floor.detail, eligibility: a.detail, consent: b.detail }, rows: [...floorRows, ...a.rows, ...b.rows] };
     },
 
     async h(ctx: GraphqlBenchContext) {
