@@ -9,9 +9,12 @@
  *   GET  /stream      every chat that is not incognito, ordered by chat_id, through a server-side
  *                     cursor (5,000 rows a fetch), written as the service's NDJSON lines
  *                     ({"chatId","userId","retentionUntil"}, the time formatted by PostgreSQL)
+ *   GET  /memory/:id  a consent-shaped object held in memory, no SQL: the floor of a read the
+ *                     service answers from its caches (the consent read)
  *   POST /graphql     mercurius (queries compiled with graphql-jit from their second run, as the
- *                     service's), `chat(id)` and `user(id)` each the same primary-key SELECT: the
- *                     floor of a GraphQL read, beside the floor of a REST one
+ *                     service's): `chat(id)` and `user(id)` each the same primary-key SELECT, and
+ *                     `memory(id)` the object of /memory: the floor of a GraphQL read, beside the
+ *                     floor of a REST one
  *
  * Env: PORT, DATABASE_URL, DATABASE_POOL_SIZE (the same pool size as the service's).
  */
@@ -58,15 +61,38 @@ app.post<{ Body: { chatIds: string[] } }>('/batch', async (request) => {
   return { serverMs: performance.now() - started, count: rows.length, rows };
 });
 
+/** As the service's consent read answers, from memory; the id is echoed. */
+const remembered = (id: string) => ({
+  userId: id,
+  plan: 'pro',
+  choice: 'granted',
+  choiceAt: '2026-01-01T00:00:00.000Z',
+  choiceSurface: 'web',
+  effective: 'granted',
+  basis: 'user_choice',
+  decisionRequired: false,
+  policyVersion: '2025-09-28',
+  decisionDeadline: '2025-09-28T00:00:00.000Z',
+  retentionDays: 1825,
+  consentSince: '2026-01-01T00:00:00.000Z',
+  asOf: new Date().toISOString(),
+  revision: '1',
+});
+
+app.get<{ Params: { id: string } }>('/memory/:id', async (request) => remembered(request.params.id));
+
 await app.register(mercurius, {
   schema: `
     type User { user_id: ID! created_at: String head_revision: String }
     type Chat { chat_id: ID! user_id: ID! created_at: String incognito: Boolean deleted_at: String }
-    type Query { chat(id: ID!): Chat user(id: ID!): User }`,
+    type Memory { userId: ID! plan: String choice: String choiceAt: String choiceSurface: String effective: String basis: String
+      decisionRequired: Boolean policyVersion: String decisionDeadline: String retentionDays: Int consentSince: String asOf: String revision: String }
+    type Query { chat(id: ID!): Chat user(id: ID!): User memory(id: ID!): Memory }`,
   resolvers: {
     Query: {
       chat: async (_root: unknown, { id }: { id: string }) => (await sql.unsafe(chatSql, [id], { prepare: true }))[0] ?? null,
       user: async (_root: unknown, { id }: { id: string }) => (await sql.unsafe(userSql, [id], { prepare: true }))[0] ?? null,
+      memory: async (_root: unknown, { id }: { id: string }) => remembered(id),
     },
   },
   jit: 1,

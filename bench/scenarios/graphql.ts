@@ -2,8 +2,9 @@
  * GraphQL beside REST, on the same service in the same run (SPEC §5, issue targets):
  *   g. single eligibility and consent read through POST /graphql vs the REST GETs, 32 connections,
  *      rounds alternating which goes first: >= 0.8x REST req/s, p99 <= 1.5x REST's; first (g0)
- *      the same on the baseline: bare mercurius vs bare Fastify, each one primary-key SELECT, the
- *      floor of what GraphQL costs over REST on this machine;
+ *      the same on the baseline, bare mercurius vs bare Fastify: each one primary-key SELECT
+ *      (g0), and each an object held in memory, as the service's consent read is answered (g0m):
+ *      the floor of what GraphQL costs over REST on this machine;
  *   h. a 10,000-chat trainingEligibilityBatch vs the REST batch, interleaved: <= 1.3x REST's time;
  *   i. subscription delivery: commit-to-client latency of auditEvents at 1,000 events/s;
  *   j. a stalled subscriber (its socket no longer read) over 60 s: the service's memory.
@@ -186,7 +187,25 @@ export function graphqlScenarios(h: GraphqlBenchHelpers) {
         },
         'g0',
       );
-      const floorRows = floor.rows.map((r) => ({ ...r, target: `(the floor: ${r.target})`, pass: true }));
+      log('g0m. the bare limit without SQL: mercurius vs Fastify answering an object held in memory (no target)');
+      const memoryRest = rotation(ctx.seededUsers);
+      const memoryGql = rotation(ctx.seededUsers);
+      const memoryQuery =
+        'query($id: ID!) { memory(id: $id) { userId plan choice choiceAt choiceSurface effective basis decisionRequired policyVersion decisionDeadline retentionDays consentSince asOf revision } }';
+      const inMemory = await versus(
+        'g0m. bare GraphQL, no SQL',
+        { ...loadDefaults(), title: 'baseline REST memory', port: ctx.baseline.port, next: (req) => ({ ...req, path: `/memory/${h.userId(memoryRest())}` }) },
+        {
+          ...loadDefaults(),
+          title: 'baseline GraphQL memory',
+          port: ctx.baseline.port,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          next: (req) => ({ ...req, method: 'POST', path: '/graphql', body: gqlBody(memoryQuery, { id: h.userId(memoryGql()) }) }),
+        },
+        'g0m',
+      );
+      const floorRows = [...floor.rows, ...inMemory.rows].map((r) => ({ ...r, target: `(the floor: ${r.target})`, pass: true }));
       const chats = rotation(ctx.seededChats);
       const chatsG = rotation(ctx.seededChats);
       const eligibilityQuery = 'query($id: ID!) { trainingEligibility(chatId: $id) { chatId userId eligible reason policyVersion consentSince retentionUntil asOf revision } }';
@@ -221,7 +240,7 @@ export function graphqlScenarios(h: GraphqlBenchHelpers) {
         },
         'g2',
       );
-      return { detail: { floor: floor.detail, eligibility: a.detail, consent: b.detail }, rows: [...floorRows, ...a.rows, ...b.rows] };
+      return { detail: { floor: floor.detail, floorInMemory: inMemory.detail, eligibility: a.detail, consent: b.detail }, rows: [...floorRows, ...a.rows, ...b.rows] };
     },
 
     async h(ctx: GraphqlBenchContext) {
