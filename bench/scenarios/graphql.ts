@@ -170,40 +170,35 @@ export function graphqlScenarios(h: GraphqlBenchHelpers) {
     async g(ctx: GraphqlBenchContext) {
       log(`g. GraphQL beside REST: single eligibility and consent read, ${config.connections} connections`);
       const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+      /** Bare Fastify against bare mercurius on the baseline: ids from `id`, REST at `path(id)`, GraphQL with `query` taking `$id`. */
+      const bare = (scenario: string, label: string, what: string, count: number, id: (i: number) => string, path: (id: string) => string, query: string) => {
+        const rest = rotation(count);
+        const gql = rotation(count);
+        return versus(
+          `${scenario}. ${label}`,
+          { ...loadDefaults(), title: `baseline REST ${what}`, port: ctx.baseline.port, next: (req) => ({ ...req, path: path(id(rest())) }) },
+          {
+            ...loadDefaults(),
+            title: `baseline GraphQL ${what}`,
+            port: ctx.baseline.port,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            next: (req) => ({ ...req, method: 'POST', path: '/graphql', body: gqlBody(query, { id: id(gql()) }) }),
+          },
+          scenario,
+        );
+      };
       log('g0. the bare limit: mercurius vs Fastify on the baseline, one chat primary-key SELECT each (no target: what GraphQL itself costs here)');
-      const floorRest = rotation(ctx.seededChats);
-      const floorGql = rotation(ctx.seededChats);
-      const floorQuery = 'query($id: ID!) { chat(id: $id) { chat_id user_id created_at incognito deleted_at } }';
-      const floor = await versus(
-        'g0. bare GraphQL',
-        { ...loadDefaults(), title: 'baseline REST chat', port: ctx.baseline.port, next: (req) => ({ ...req, path: `/chats/${h.chatId(floorRest())}` }) },
-        {
-          ...loadDefaults(),
-          title: 'baseline GraphQL chat',
-          port: ctx.baseline.port,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          next: (req) => ({ ...req, method: 'POST', path: '/graphql', body: gqlBody(floorQuery, { id: h.chatId(floorGql()) }) }),
-        },
-        'g0',
-      );
+      const floor = await bare('g0', 'bare GraphQL', 'chat', ctx.seededChats, h.chatId, (id) => `/chats/${id}`, 'query($id: ID!) { chat(id: $id) { chat_id user_id created_at incognito deleted_at } }');
       log('g0m. the bare limit without SQL: mercurius vs Fastify answering an object held in memory (no target)');
-      const memoryRest = rotation(ctx.seededUsers);
-      const memoryGql = rotation(ctx.seededUsers);
-      const memoryQuery =
-        'query($id: ID!) { memory(id: $id) { userId plan choice choiceAt choiceSurface effective basis decisionRequired policyVersion decisionDeadline retentionDays consentSince asOf revision } }';
-      const inMemory = await versus(
-        'g0m. bare GraphQL, no SQL',
-        { ...loadDefaults(), title: 'baseline REST memory', port: ctx.baseline.port, next: (req) => ({ ...req, path: `/memory/${h.userId(memoryRest())}` }) },
-        {
-          ...loadDefaults(),
-          title: 'baseline GraphQL memory',
-          port: ctx.baseline.port,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          next: (req) => ({ ...req, method: 'POST', path: '/graphql', body: gqlBody(memoryQuery, { id: h.userId(memoryGql()) }) }),
-        },
+      const inMemory = await bare(
         'g0m',
+        'bare GraphQL, no SQL',
+        'memory',
+        ctx.seededUsers,
+        h.userId,
+        (id) => `/memory/${id}`,
+        'query($id: ID!) { memory(id: $id) { userId plan choice choiceAt choiceSurface effective basis decisionRequired policyVersion decisionDeadline retentionDays consentSince asOf revision } }',
       );
       const floorRows = [...floor.rows, ...inMemory.rows].map((r) => ({ ...r, target: `(the floor: ${r.target})`, pass: true }));
       const chats = rotation(ctx.seededChats);

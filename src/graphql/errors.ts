@@ -105,8 +105,11 @@ function classify(err: GraphQLError, log: FastifyBaseLogger, request: FastifyReq
     const code = typeof err.extensions?.code === 'string' ? err.extensions.code : 'VALIDATION_FAILED';
     return [keep(jitVariableMessage(err.message), { code }, 400)];
   }
-  // graphql's own wrapping (a variable's coercion, a located error) says more than what it wraps.
-  if (original instanceof GraphQLError) return classify(original, log, request).map((c) => keep(err.message, c.error.extensions ?? {}, c.status));
+  // graphql's own wrapping (a variable's coercion, a located error) says more than what it wraps,
+  // unless what it wraps may not be told (INTERNAL): then nothing of either is.
+  if (original instanceof GraphQLError) {
+    return classify(original, log, request).map((c) => (c.status < 500 ? keep(err.message, c.error.extensions ?? {}, c.status) : c));
+  }
   if (original.code === 'MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND') {
     return [keep('PersistedQueryNotFound', { code: GRAPHQL_CODES.PERSISTED_QUERY_NOT_FOUND }, 200)];
   }
