@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify';
-import type { ExecutionResult, GraphQLError as GraphQLErrorType, GraphQLFormattedError, SelectionSetNode, SourceLocation } from 'graphql';
+import type { ExecutionResult, FieldNode, GraphQLError as GraphQLErrorType, GraphQLFormattedError, SelectionSetNode, SourceLocation } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { FollowerBehind } from '../audit/follower.js';
 import { AppError } from '../errors.js';
@@ -43,7 +43,7 @@ export function locate(source: unknown, operationName: unknown, path: readonly (
     );
     if (operation?.kind !== Kind.OPERATION_DEFINITION) return undefined;
     const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-    const find = (set: SelectionSetNode | undefined, key: string): import('graphql').FieldNode | undefined => {
+    const find = (set: SelectionSetNode | undefined, key: string): FieldNode | undefined => {
       for (const selection of set?.selections ?? []) {
         if (selection.kind === Kind.FIELD) {
           if ((selection.alias ?? selection.name).value === key) return selection;
@@ -56,7 +56,7 @@ export function locate(source: unknown, operationName: unknown, path: readonly (
       return undefined;
     };
     let set: SelectionSetNode | undefined = operation.selectionSet;
-    let field: import('graphql').FieldNode | undefined;
+    let field: FieldNode | undefined;
     for (const key of path) {
       if (typeof key === 'number') continue;
       field = find(set, key);

@@ -14,6 +14,10 @@ interface Pending {
   due: number;
 }
 
+/** The requests of the bound a request is held under, so that its answer finds them without asking its route again. */
+const HELD_IN = Symbol('deadlines.heldIn');
+type Held = FastifyRequest & { [HELD_IN]?: Map<FastifyRequest, Pending> };
+
 /**
  * Every request is answered within its time bound (REQUEST_TIMEOUT_MS, or its route's
  * `deadlineMs`): one not answered by then gets 503 UNAVAILABLE; one whose response has begun (a
@@ -57,15 +61,17 @@ export const deadlinesPlugin = fp(
       done();
     });
 
-    app.addHook('onRequest', (request, reply, done) => {
+    app.addHook('onRequest', (request: Held, reply, done) => {
+      // routeOptions is built anew at each read: read once.
       const bound = request.routeOptions.config.deadlineMs ?? opts.timeoutMs;
       let pending = byBound.get(bound);
       if (pending === undefined) byBound.set(bound, (pending = new Map()));
       pending.set(request, { reply, due: performance.now() + bound });
+      request[HELD_IN] = pending;
       done();
     });
-    app.addHook('onResponse', (request, _reply, done) => {
-      byBound.get(request.routeOptions.config.deadlineMs ?? opts.timeoutMs)?.delete(request);
+    app.addHook('onResponse', (request: Held, _reply, done) => {
+      request[HELD_IN]?.delete(request);
       done();
     });
   },
