@@ -1,4 +1,5 @@
 import type { DecisionView } from './eligibility.js';
+import type { JsonBytes } from './json-bytes.js';
 
 /**
  * Eligibility decisions as JSON, written by hand for the hot reads: the same document the response
@@ -29,6 +30,35 @@ export function decisionFields(
   );
 }
 
+/**
+ * The bytes of a decision's fields from `userId` to `retentionUntil`'s name, as `decisionFields`
+ * writes them (each already JSON): what an owner's chats with the same reason share, so that it
+ * is encoded once per owner and reason and copied into each decision (`writeDecision`).
+ */
+export function ownerSegment(userId: string, eligible: boolean, reason: string, policyVersion: string, consentSince: string): Uint8Array {
+  return Buffer.from(`,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`);
+}
+
+const CHAT_ID = Buffer.from('{"chatId":');
+const NULL = Buffer.from('null');
+
+/** What every decision of a batch ends with after its retention time: `,` and `pointJson`'s bytes. */
+export const pointTail = (point: string): Uint8Array => Buffer.from(`,${point}`);
+
+/**
+ * A decision written as bytes (`JsonBytes`), the same JSON as `decisionFields`: the chat id, the
+ * segment its owner and reason share (`ownerSegment`), the retention time in epoch milliseconds or
+ * null, and the point's tail (`pointTail`).
+ */
+export function writeDecision(out: JsonBytes, chatId: string, segment: Uint8Array, retentionUntil: number | null, tail: Uint8Array): void {
+  out.bytes(CHAT_ID);
+  out.string(chatId);
+  out.bytes(segment);
+  if (retentionUntil === null) out.bytes(NULL);
+  else out.time(retentionUntil);
+  out.bytes(tail);
+}
+
 /** The end of every decision's JSON at a point. */
 export const pointJson = (asOf: string, revision: string) => `"asOf":"${asOf}","revision":"${revision}"}`;
 
@@ -51,10 +81,25 @@ export function singleJson(d: DecisionView, receipt?: unknown): string {
   return receipt === undefined ? json : `${json.slice(0, -1)},"receipt":${str(receipt)}}`;
 }
 
-/** A batch: its point, its results in request order (`json` when the service wrote them already), its receipt when there is one. */
-export function batchJson(batch: { asOf: string; revision: string } & ({ results: readonly DecisionView[] } | { json: string }), receipt?: unknown): string {
+/** A batch: its point, its results in request order, its receipt when there is one. */
+export function batchJson(batch: { asOf: string; revision: string; results: readonly DecisionView[] }, receipt?: unknown): string {
   // Joined from an array: a string grown by += is a rope of thousands of pieces, slow to flatten.
-  const results = 'json' in batch ? batch.json : batch.results.map(decisionJson).join(',');
+  const results = batch.results.map(decisionJson).join(',');
   const signed = receipt === undefined ? '' : `,"receipt":${str(receipt)}`;
   return `{"asOf":"${batch.asOf}","revision":"${batch.revision}","results":[${results}]${signed}}`;
 }
+
+/** The same batch from its results written as bytes already (`parts`, in request order, each its decisions separated by commas). */
+export function batchBytes(batch: { asOf: string; revision: string; parts: readonly Buffer[] }): Buffer {
+  const pieces: Buffer[] = [Buffer.from(`{"asOf":"${batch.asOf}","revision":"${batch.revision}","results":[`)];
+  for (const part of batch.parts) {
+    if (part.length === 0) continue;
+    if (pieces.length > 1) pieces.push(COMMA);
+    pieces.push(part);
+  }
+  pieces.push(END);
+  return Buffer.concat(pieces);
+}
+
+const COMMA = Buffer.from(',');
+const END = Buffer.from(']}');

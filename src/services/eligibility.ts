@@ -3,8 +3,9 @@ import { CoalescedReader } from '../db/coalesced.js';
 import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { decideEligibility, isoOrNull, isoTime, type ChatFacts, type Decision, type Policy } from '../domain/index.js';
-import { decisionFields, decisionJson, pointJson, str } from './decision-json.js';
-import { foldOwner, type Owner } from './folded.js';
+import { decisionJson, ownerSegment, pointJson, pointTail, writeDecision } from './decision-json.js';
+import { foldOwner, heldFold, type Owner } from './folded.js';
+import { JsonBytes } from './json-bytes.js';
 import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, pointChatColumns, pointChatFacts, streamChatColumns, streamChatFacts, toChatFacts, type ChatRow, type FactRow, type PointChatRow, type StreamChatRow } from './facts.js';
 
 export interface DecisionView {
@@ -64,29 +65,37 @@ export interface StreamPage {
 class Decider {
   private readonly owners = new Map<string, Owner>();
   readonly asOf: string;
-  private readonly pointJson: string;
+  /** `,` and the point's JSON, as bytes: what each decision a batch writes ends with. */
+  private readonly tail: Uint8Array;
   constructor(
     private readonly policies: readonly Policy[],
     private readonly point: Point,
   ) {
     this.asOf = isoTime(point.at);
-    this.pointJson = pointJson(this.asOf, point.revision);
+    this.tail = pointTail(pointJson(this.asOf, point.revision));
   }
 
-  /** The owner's consent at the point, folded from its facts in `facts` the first time. */
-  private ownerOf(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
+  /**
+   * The owner's consent at the point: the fold its facts hold (`heldFold`), which costs no lookup,
+   * or else folded from them once for this decider.
+   */
+  private ownerOf(userId: string, facts: readonly FactRow[] | undefined): Owner {
+    if (facts !== undefined) {
+      const held = heldFold(facts, this.policies, this.point);
+      if (held !== undefined) return held;
+    }
     let owner = this.owners.get(userId);
     if (owner === undefined) {
-      owner = foldOwner(userId, facts.get(userId), this.policies, this.point);
+      owner = foldOwner(userId, facts, this.policies, this.point);
       this.owners.set(userId, owner);
     }
     return owner;
   }
 
   /** The decision as answered: times formatted, the point attached. `chat`: the chat as known at the point, null when it is not. */
-  view(chatId: string, chat: ChatFacts | null, facts: ReadonlyMap<string, FactRow[]>): DecisionView {
-    const consent = chat ? this.ownerOf(chat.userId, facts).state : null;
-    const d = decideEligibility(chatId, chat, consent, this.point.at);
+  view(chatId: string, chat: ChatFacts | null, facts: readonly FactRow[] | undefined): DecisionView {
+    const owner = chat ? this.ownerOf(chat.userId, facts) : null;
+    const d = decideEligibility(chatId, chat, owner === null ? null : owner.state, this.point.at);
     return {
       chatId: d.chatId,
       userId: d.userId,
@@ -94,7 +103,7 @@ class Decider {
       reason: d.reason,
       policyVersion: d.policyVersion,
       // decideEligibility passes the owner's consentSince on (or null): its formatted copy is reused.
-      consentSince: d.consentSince === null ? null : this.owners.get(d.userId!)!.since,
+      consentSince: d.consentSince === null ? null : owner!.since,
       retentionUntil: isoOrNull(d.retentionUntil),
       asOf: this.asOf,
       revision: this.point.revision,
@@ -114,23 +123,14 @@ class Decider {
   }
 
   /**
-   * The decision as JSON (`decision-json.ts`), written from the decision table's answer with what
-   * the owner and the point repeat formatted once; the reason is counted in `reasons`.
+   * The decision written as JSON bytes (`decision-json.ts`), from the decision table's answer with
+   * what the owner and the point repeat formatted once; the reason is counted in `reasons`.
    */
-  json(chatId: string, chat: ChatFacts | null, facts: ReadonlyMap<string, FactRow[]>, reasons: Map<Decision['reason'], number>): string {
+  write(out: JsonBytes, chatId: string, chat: ChatFacts | null, facts: readonly FactRow[] | undefined, reasons: Map<Decision['reason'], number>): void {
     const owner = chat ? this.ownerOf(chat.userId, facts) : null;
     const d = decideEligibility(chatId, chat, owner ? owner.state : null, this.point.at);
     reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
-    return decisionFields(
-      str(chatId),
-      owner ? owner.json : 'null',
-      d.eligible,
-      d.reason,
-      d.policyVersion === null ? 'null' : owner!.policyJson,
-      d.consentSince === null ? 'null' : owner!.sinceJson,
-      d.retentionUntil === null ? 'null' : `"${isoTime(d.retentionUntil)}"`,
-      this.pointJson,
-    );
+    writeDecision(out, chatId, owner === null ? NOT_FOUND_SEGMENT : segmentOf(owner, d), d.retentionUntil, this.tail);
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
@@ -143,14 +143,35 @@ class Decider {
     return this.owners.get(userId);
   }
 
-  /** The owner's consent at the point, folded from its facts in `facts` when it was not folded yet. */
-  fold(userId: string, facts: ReadonlyMap<string, FactRow[]>): Owner {
-    return this.ownerOf(userId, facts);
+  /** The owner's consent at the point, from its facts, when it was not folded yet. */
+  fold(userId: string, facts: readonly FactRow[] | undefined): Owner {
+    const owner = this.ownerOf(userId, facts);
+    // Kept for `known`: a stream meets an owner again in later pages.
+    this.owners.set(userId, owner);
+    return owner;
   }
 }
 
-/** No owner's facts: for chats not found. */
-const NO_FACTS: ReadonlyMap<string, FactRow[]> = new Map();
+/** What the decision of a chat not found at the point shares with every other. */
+const NOT_FOUND_SEGMENT = ownerSegment('null', false, 'chat_not_found', 'null', 'null');
+
+/**
+ * The bytes the owner's decisions with this one's reason share, kept on the owner for its next
+ * chat with that reason (an owner's policy version and consentSince are the same in all of them).
+ */
+function segmentOf(owner: Owner, d: Decision): Uint8Array {
+  if (owner.segmentReason !== d.reason) {
+    owner.segment = ownerSegment(
+      owner.json,
+      d.eligible,
+      d.reason,
+      d.policyVersion === null ? 'null' : owner.policyJson,
+      d.consentSince === null ? 'null' : owner.sinceJson,
+    );
+    owner.segmentReason = d.reason;
+  }
+  return owner.segment!;
+}
 
 /** What the eligible-chats stream sends: eligible chats. */
 const eligibleNow = (d: Decision) => d.eligible;
@@ -171,13 +192,21 @@ export interface DecisionViews {
   results: DecisionView[];
 }
 
-/** The same written as JSON: the decisions as a JSON array's elements, and how many of each reason. */
+/**
+ * The same written as JSON bytes: the decisions as a JSON array's elements, in parts (in request
+ * order, each its decisions separated by commas; `batchBytes` joins them), and how many of each reason.
+ */
 export interface DecisionsJson {
   asOf: string;
   revision: string;
-  json: string;
+  parts: Buffer[];
   reasons: ReadonlyMap<Decision['reason'], number>;
 }
+
+const COMMA = 0x2c;
+
+/** What a decision's JSON takes, about: the buffer of a part starts this big per chat (and grows when it must). */
+const DECISION_BYTES = 320;
 
 type DecisionBatch = DecisionViews | DecisionsJson;
 
@@ -218,6 +247,33 @@ export class EligibilityService {
         into.set(f.user_id, f.facts);
         cache.set(f.user_id, f.facts, mark);
       }
+    });
+  }
+
+  /**
+   * Each row's owner's facts, in the order of `rows`: from the users' facts cache, and for the
+   * owners it does not hold from one statement, which fills the cache (undefined for an owner with
+   * no user row). One lookup a row, where a batch's owners are mostly each in one row.
+   */
+  private rowsFacts(src: ReadSource, rows: readonly { user_id: string }[]): (FactRow[] | undefined)[] | Promise<(FactRow[] | undefined)[]> {
+    const cache = src.settled.users;
+    const out: (FactRow[] | undefined)[] = new Array(rows.length);
+    let missing: Set<string> | null = null;
+    for (let i = 0; i < rows.length; i++) {
+      const facts = cache.get(rows[i].user_id);
+      out[i] = facts;
+      if (facts === undefined) (missing ??= new Set()).add(rows[i].user_id);
+    }
+    if (missing === null) return out;
+    const mark = cache.mark();
+    return src.db.query<{ user_id: string; facts: FactRow[] }>(ownersFactsSql, [[...missing]]).then((found) => {
+      const byUser = new Map<string, FactRow[]>();
+      for (const f of found) {
+        byUser.set(f.user_id, f.facts);
+        cache.set(f.user_id, f.facts, mark);
+      }
+      for (let i = 0; i < rows.length; i++) out[i] ??= byUser.get(rows[i].user_id);
+      return out;
     });
   }
 
@@ -269,7 +325,7 @@ export class EligibilityService {
       if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
     }
     const decider = this.decider(src, point);
-    return (decider instanceof Decider ? decider : await decider).view(chatId, row ? toChatFacts(row, point) : null, facts);
+    return (decider instanceof Decider ? decider : await decider).view(chatId, row ? toChatFacts(row, point) : null, row ? facts.get(row.user_id) : undefined);
   }
 
   /**
@@ -297,16 +353,15 @@ export class EligibilityService {
     const size = Math.ceil(unique.length / parts);
     const cap = capOf(point);
     const at = isoTime(point.at);
-    /** A part's chats, with their owners' facts and latest activity at the point, and the decider. */
+    /** A part's chats by id, each with its owner's facts (in the order of `rows`), their latest activity at the point, and the decider. */
     const readPart = async (ids: string[]) => {
       const rows = await src.db.query<PointChatRow>(batchAtPointSql, [ids, cap.revision, cap.recordedBy, at]);
-      const facts = new Map<string, FactRow[]>();
-      const reading = this.ownersFacts(src, rows.map((r) => r.user_id), facts);
+      const facts = this.rowsFacts(src, rows);
       const activity = completeStreamActivity(src.db, rows, point);
-      if (reading !== undefined || activity !== undefined) await Promise.all([reading, activity]);
-      const byId = new Map<string, PointChatRow>();
-      for (const row of rows) byId.set(row.chat_id, row);
-      return { byId, facts, decider: deciding instanceof Decider ? deciding : await deciding };
+      const [owners] = await Promise.all([facts, activity]);
+      const byId = new Map<string, number>();
+      for (let i = 0; i < rows.length; i++) byId.set(rows[i].chat_id, i);
+      return { rows, byId, owners, decider: deciding instanceof Decider ? deciding : await deciding };
     };
     const partsOf = <T>(decide: (ids: string[], read: Awaited<ReturnType<typeof readPart>>) => T): Promise<T[]> => {
       const reads: Promise<T>[] = [];
@@ -317,32 +372,33 @@ export class EligibilityService {
       return Promise.all(reads);
     };
     if (form === 'json' && unique.length === chatIds.length) {
-      // Without duplicates, the parts are the request's order: each part is written as JSON as
-      // soon as it is read, while PostgreSQL still reads the others, and no decision object
-      // outlives its line.
+      // Without duplicates, the parts are the request's order: each part is written as JSON bytes
+      // as soon as it is read, while PostgreSQL still reads the others, and no decision object or
+      // string outlives its bytes.
       const reasons = new Map<Decision['reason'], number>();
-      const texts = await partsOf((ids, { byId, facts, decider }) => {
-        const out: string[] = new Array(ids.length);
+      const parts = await partsOf((ids, { rows, byId, owners, decider }) => {
+        const out = new JsonBytes(ids.length * DECISION_BYTES);
         for (let i = 0; i < ids.length; i++) {
-          const row = byId.get(ids[i]);
-          out[i] = decider.json(ids[i], row ? pointChatFacts(row, point) : null, facts, reasons);
+          if (i > 0) out.byte(COMMA);
+          const r = byId.get(ids[i]);
+          if (r === undefined) decider.write(out, ids[i], null, undefined, reasons);
+          else decider.write(out, ids[i], pointChatFacts(rows[r], point), owners[r], reasons);
         }
-        // Joined from an array: a string grown by += is a rope of thousands of pieces, slow to flatten.
-        return out.join(',');
+        return out.written();
       });
       const decider = deciding instanceof Decider ? deciding : await deciding;
-      return { asOf: decider.asOf, revision: point.revision, json: texts.join(','), reasons };
+      return { asOf: decider.asOf, revision: point.revision, parts, reasons };
     }
     const decided = new Map<string, DecisionView>();
-    await partsOf((_ids, { byId, facts, decider }) => {
-      for (const row of byId.values()) decided.set(row.chat_id, decider.view(row.chat_id, pointChatFacts(row, point), facts));
+    await partsOf((_ids, { rows, owners, decider }) => {
+      for (let i = 0; i < rows.length; i++) decided.set(rows[i].chat_id, decider.view(rows[i].chat_id, pointChatFacts(rows[i], point), owners[i]));
     });
     const decider = deciding instanceof Decider ? deciding : await deciding;
-    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, null, NO_FACTS));
+    const results = chatIds.map((id) => decided.get(id) ?? decider.view(id, null, undefined));
     if (form === 'views') return { asOf: decider.asOf, revision: point.revision, results };
     const reasons = new Map<Decision['reason'], number>();
     for (const r of results) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
-    return { asOf: decider.asOf, revision: point.revision, json: results.map(decisionJson).join(','), reasons };
+    return { asOf: decider.asOf, revision: point.revision, parts: [Buffer.from(results.map(decisionJson).join(','))], reasons };
   }
 
   /**
@@ -409,7 +465,7 @@ export class EligibilityService {
         if (unknown !== null) {
           const facts = new Map<string, FactRow[]>();
           await this.ownersFacts(src, unknown, facts);
-          for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts);
+          for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts.get(rows[i].user_id));
         }
         let text = '';
         let lines = 0;

@@ -13,6 +13,9 @@ export interface Owner {
   policyJson: string;
   /** `since` as JSON. */
   sinceJson: string;
+  /** The bytes of its chats' decisions with `segmentReason` (`ownerSegment`), made when first written. */
+  segment: Uint8Array | null;
+  segmentReason: string | null;
 }
 
 /**
@@ -29,11 +32,22 @@ interface Folded {
 }
 
 /**
- * Folds kept per facts array (the users' facts cache hands out one array per user until the
- * user's facts change), so that a user read again is not folded again: a fold is forgotten with
- * its facts, and the memo is bounded by the users' facts cache.
+ * The fold kept with a facts array, on the array itself (the users' facts cache hands out one
+ * array per user until the user's facts change), so that a user read again is not folded again
+ * and finding it costs no lookup: a fold is forgotten with its facts, and is bounded by the users'
+ * facts cache. A symbol key: JSON and iteration of the array do not see it.
  */
-const folds = new WeakMap<readonly FactRow[], Folded>();
+const FOLDED = Symbol('folded');
+
+type Holding = readonly FactRow[] & { [FOLDED]?: Folded };
+
+/** The fold kept with these facts when it holds at this point under these policies. */
+export function heldFold(facts: readonly FactRow[], policies: readonly Policy[], point: Point): Owner | undefined {
+  const kept = (facts as Holding)[FOLDED];
+  if (kept === undefined || kept.policies !== policies || kept.from > point.at || point.at >= kept.until) return undefined;
+  if (kept.maxSeq > Number(point.revision) || kept.maxAt > (point.recordedBy ?? Number.POSITIVE_INFINITY)) return undefined;
+  return kept.owner;
+}
 
 /**
  * The consent of a user at a point, from the user's facts (`users.facts`) as read. A user's
@@ -46,8 +60,8 @@ export function foldOwner(userId: string, facts: readonly FactRow[] | undefined,
   const cap = Number(point.revision);
   const by = point.recordedBy ?? Number.POSITIVE_INFINITY;
   if (facts !== undefined) {
-    const kept = folds.get(facts);
-    if (kept !== undefined && kept.policies === policies && kept.maxSeq <= cap && kept.maxAt <= by && kept.from <= t && t < kept.until) return kept.owner;
+    const held = heldFold(facts, policies, point);
+    if (held !== undefined) return held;
   }
   let maxSeq = -1;
   let maxAt = Number.NEGATIVE_INFINITY;
@@ -65,6 +79,8 @@ export function foldOwner(userId: string, facts: readonly FactRow[] | undefined,
     json: JSON.stringify(userId),
     policyJson: state.policy === null ? 'null' : JSON.stringify(state.policy.version),
     sinceJson: since === null ? 'null' : `"${since}"`,
+    segment: null,
+    segmentReason: null,
   };
   // Kept only when every fact counted: another point may count fewer.
   if (facts !== undefined && counted.length === facts.length) {
@@ -74,7 +90,7 @@ export function foldOwner(userId: string, facts: readonly FactRow[] | undefined,
       if (p.decisionDeadline > t && p.decisionDeadline < until) until = p.decisionDeadline;
     }
     for (const f of facts) if (f.at > t && f.at < until) until = f.at;
-    folds.set(facts, { owner, policies, maxSeq, maxAt, from: t, until });
+    (facts as Holding)[FOLDED] = { owner, policies, maxSeq, maxAt, from: t, until };
   }
   return owner;
 }

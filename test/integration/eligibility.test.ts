@@ -5,6 +5,7 @@ import { SettledRevisions } from '../../src/db/point.js';
 import { ChatService } from '../../src/services/chats.js';
 import { ConsentService } from '../../src/services/consent.js';
 import { EligibilityService } from '../../src/services/eligibility.js';
+import { batchBytes, batchJson } from '../../src/services/decision-json.js';
 import { PolicyCache } from '../../src/services/facts.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -552,7 +553,10 @@ describe('on the seeded policy', () => {
           const views = await eligibility.batch(asked, point, now);
           const written = await eligibility.batchJson(asked, point, now);
           expect(written.revision).toBe(views.revision);
-          expect(JSON.parse(`[${written.json}]`)).toEqual(views.results);
+          const document = batchBytes(written).toString('utf8');
+          expect(JSON.parse(document)).toEqual({ asOf: views.asOf, revision: views.revision, results: views.results });
+          // Byte for byte what the decisions written one by one give.
+          expect(document).toBe(batchJson(views));
           const reasons = new Map<string, number>();
           for (const r of views.results) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
           expect(new Map(written.reasons)).toEqual(reasons);

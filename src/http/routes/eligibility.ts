@@ -6,7 +6,7 @@ import type { Signer } from '../../proof/signing-keys.js';
 import type { EligibilityService } from '../../services/eligibility.js';
 import { errorResponses, requestTime } from '../context.js';
 import { sendNdjson } from '../ndjson.js';
-import { batchJson, singleJson } from '../../services/decision-json.js';
+import { batchBytes, batchJson, singleJson } from '../../services/decision-json.js';
 import { BatchIn, BatchOut, ChatParams, DecisionWithReceiptOut, EligibleChatsQuery, SingleEligibilityQuery } from '../schemas.js';
 
 /** A full batch: 10,000 ids of 128 characters, quoted and separated, with room for the rest. */
@@ -59,13 +59,13 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     handler: async (request, reply) => {
       const { chatIds, receipt, ...point } = request.body;
       const now = requestTime().getTime();
-      // A receipt signs the decisions as objects; without one they are written as JSON as they are decided.
+      // A receipt signs the decisions as objects; without one they are written as JSON bytes as they are decided.
       if (receipt === true) {
         const batch = await eligibility.batch(chatIds, pointRequest(point, 'body'), now);
         const signed = await signDecisionReceipt(signer, batch.results, batch, now);
         return reply.type(JSON_TYPE).send(batchJson(batch, signed) as never);
       }
-      return reply.type(JSON_TYPE).send(batchJson(await eligibility.batchJson(chatIds, pointRequest(point, 'body'), now)) as never);
+      return reply.type(JSON_TYPE).send(batchBytes(await eligibility.batchJson(chatIds, pointRequest(point, 'body'), now)) as never);
     },
   });
 
