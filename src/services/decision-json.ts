@@ -39,19 +39,26 @@ export function ownerSegment(userId: string, eligible: boolean, reason: string, 
   return Buffer.from(`,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`);
 }
 
-const CHAT_ID = Buffer.from('{"chatId":');
+/** What a decision's JSON begins with, before its chat id. */
+export const DECISION_HEAD: Uint8Array = Buffer.from('{"chatId":');
 const NULL = Buffer.from('null');
 
-/** What every decision of a batch ends with after its retention time: `,` and `pointJson`'s bytes. */
-export const pointTail = (point: string): Uint8Array => Buffer.from(`,${point}`);
+/**
+ * What a decision of a batch ends with after its retention time: `,` and `pointJson`'s bytes
+ * (`last`), and the same followed by the next decision's head (`next`), so that one copy goes
+ * between two decisions.
+ */
+export function pointTails(point: string): { last: Uint8Array; next: Uint8Array } {
+  return { last: Buffer.from(`,${point}`), next: Buffer.from(`,${point},{"chatId":`) };
+}
 
 /**
- * A decision written as bytes (`JsonBytes`), the same JSON as `decisionFields`: the chat id, the
- * segment its owner and reason share (`ownerSegment`), the retention time in epoch milliseconds or
- * null, and the point's tail (`pointTail`).
+ * A decision written as bytes (`JsonBytes`) after its head (`DECISION_HEAD`, or the previous
+ * decision's `next` tail), the same JSON as `decisionFields`: the chat id, the segment its owner
+ * and reason share (`ownerSegment`), the retention time in epoch milliseconds or null, and a tail
+ * of `pointTails`.
  */
 export function writeDecision(out: JsonBytes, chatId: string, segment: Uint8Array, retentionUntil: number | null, tail: Uint8Array): void {
-  out.bytes(CHAT_ID);
   out.string(chatId);
   out.bytes(segment);
   if (retentionUntil === null) out.bytes(NULL);

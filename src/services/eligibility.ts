@@ -3,7 +3,7 @@ import { CoalescedReader } from '../db/coalesced.js';
 import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { decideEligibility, isoOrNull, isoTime, type ChatFacts, type Decision, type Policy } from '../domain/index.js';
-import { decisionJson, ownerSegment, pointJson, pointTail, writeDecision } from './decision-json.js';
+import { DECISION_HEAD, decisionJson, ownerSegment, pointJson, pointTails, writeDecision } from './decision-json.js';
 import { foldOwner, heldFold, type Owner } from './folded.js';
 import { JsonBytes } from './json-bytes.js';
 import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, pointChatColumns, pointChatFacts, streamChatColumns, streamChatFacts, toChatFacts, type ChatRow, type FactRow, type PointChatRow, type StreamChatRow } from './facts.js';
@@ -65,14 +65,14 @@ export interface StreamPage {
 class Decider {
   private readonly owners = new Map<string, Owner>();
   readonly asOf: string;
-  /** `,` and the point's JSON, as bytes: what each decision a batch writes ends with. */
-  private readonly tail: Uint8Array;
+  /** `,` and the point's JSON, as bytes: what each decision a batch writes ends with (`pointTails`). */
+  private readonly tails: { last: Uint8Array; next: Uint8Array };
   constructor(
     private readonly policies: readonly Policy[],
     private readonly point: Point,
   ) {
     this.asOf = isoTime(point.at);
-    this.tail = pointTail(pointJson(this.asOf, point.revision));
+    this.tails = pointTails(pointJson(this.asOf, point.revision));
   }
 
   /**
@@ -124,13 +124,16 @@ class Decider {
 
   /**
    * The decision written as JSON bytes (`decision-json.ts`), from the decision table's answer with
-   * what the owner and the point repeat formatted once; the reason is counted in `reasons`.
+   * what the owner and the point repeat formatted once, after its head (the `DECISION_HEAD` the
+   * caller wrote, or the previous decision's tail); the reason is counted in `reasons`. `last`:
+   * no decision follows it.
    */
-  write(out: JsonBytes, chatId: string, chat: ChatFacts | null, facts: readonly FactRow[] | undefined, reasons: Map<Decision['reason'], number>): void {
+  write(out: JsonBytes, chatId: string, chat: ChatFacts | null, facts: readonly FactRow[] | undefined, reasons: Map<Decision['reason'], number>, last: boolean): void {
     const owner = chat ? this.ownerOf(chat.userId, facts) : null;
     const d = decideEligibility(chatId, chat, owner ? owner.state : null, this.point.at);
     reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
-    writeDecision(out, chatId, owner === null ? NOT_FOUND_SEGMENT : segmentOf(owner, d), d.retentionUntil, this.tail);
+    const segment = owner === null ? NOT_FOUND_SEGMENT : segmentOf(owner, d);
+    writeDecision(out, chatId, segment, d.retentionUntil, last ? this.tails.last : this.tails.next);
   }
 
   /** Bounded memory for the stream: forget folded users once there are many. */
@@ -202,8 +205,6 @@ export interface DecisionsJson {
   parts: Buffer[];
   reasons: ReadonlyMap<Decision['reason'], number>;
 }
-
-const COMMA = 0x2c;
 
 /** What a decision's JSON takes, about: the buffer of a part starts this big per chat (and grows when it must). */
 const DECISION_BYTES = 320;
@@ -378,11 +379,12 @@ export class EligibilityService {
       const reasons = new Map<Decision['reason'], number>();
       const parts = await partsOf((ids, { rows, byId, owners, decider }) => {
         const out = new JsonBytes(ids.length * DECISION_BYTES);
-        for (let i = 0; i < ids.length; i++) {
-          if (i > 0) out.byte(COMMA);
+        out.bytes(DECISION_HEAD);
+        const end = ids.length - 1;
+        for (let i = 0; i <= end; i++) {
           const r = byId.get(ids[i]);
-          if (r === undefined) decider.write(out, ids[i], null, undefined, reasons);
-          else decider.write(out, ids[i], pointChatFacts(rows[r], point), owners[r], reasons);
+          if (r === undefined) decider.write(out, ids[i], null, undefined, reasons, i === end);
+          else decider.write(out, ids[i], pointChatFacts(rows[r], point), owners[r], reasons, i === end);
         }
         return out.written();
       });

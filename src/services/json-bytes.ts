@@ -44,12 +44,6 @@ export class JsonBytes {
     this.at += b.length;
   }
 
-  /** One byte (an ASCII character's code). */
-  byte(c: number): void {
-    this.room(1);
-    this.buf[this.at++] = c;
-  }
-
   private utf8(s: string): void {
     this.room(s.length * 3);
     this.at += this.buf.write(s, this.at, 'utf8');

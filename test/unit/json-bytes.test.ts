@@ -33,16 +33,16 @@ describe('JsonBytes', () => {
   it('grows past the capacity it started with and keeps what it wrote', () => {
     const ids = Array.from({ length: 500 }, (_, i) => `chat-${i}-${'x'.repeat(i % 130)}`);
     const text = written((o) => {
-      o.byte(0x5b);
+      o.bytes(Buffer.from('['));
       ids.forEach((id, i) => {
-        if (i > 0) o.byte(0x2c);
+        if (i > 0) o.bytes(Buffer.from(','));
         o.bytes(Buffer.from('{"id":'));
         o.string(id);
         o.bytes(Buffer.from(',"at":'));
         o.time(i * 1_000_003);
-        o.byte(0x7d);
+        o.bytes(Buffer.from('}'));
       });
-      o.byte(0x5d);
+      o.bytes(Buffer.from(']'));
     }, 1);
     expect(JSON.parse(text)).toEqual(ids.map((id, i) => ({ id, at: new Date(i * 1_000_003).toISOString() })));
   });
