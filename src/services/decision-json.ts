@@ -36,7 +36,12 @@ export function decisionFields(
  * is encoded once per owner and reason and copied into each decision (`writeDecision`).
  */
 export function ownerSegment(userId: string, eligible: boolean, reason: string, policyVersion: string, consentSince: string): Uint8Array {
-  return Buffer.from(`,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`);
+  const text = `,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`;
+  // Its own memory, not a slice of Buffer's shared 8 KiB pool: a segment lives as long as its
+  // owner's fold, and one kept slice would keep its whole pool chunk.
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
 }
 
 /** What a decision's JSON begins with, before its chat id. */

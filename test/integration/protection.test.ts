@@ -79,6 +79,26 @@ describe('load shedding', () => {
   });
 });
 
+describe('load shedding is not set off by one long request', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ MAX_EVENT_LOOP_DELAY_MS: '1000' });
+  });
+  afterAll(async () => t?.close());
+
+  it('serves the request after one that held the event loop longer than a sample but less than the bound', async () => {
+    const reader = await t.bearer('consent:read', 'long-reader');
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      // As a large batch on a slow machine: the loop held for longer than a quarter of a second.
+      const until = Date.now() + 300 + (i % 4) * 60;
+      while (Date.now() < until);
+      statuses.push((await t.http.get('/v1/policies').set('authorization', reader)).status);
+    }
+    expect(statuses).toEqual(statuses.map(() => 200));
+  });
+});
+
 describe.runIf(process.env.TEST_DATABASE === 'postgres')('load shedding when the database pool is saturated', () => {
   let t: TestApp;
   beforeAll(async () => {
