@@ -7,9 +7,9 @@ import type { Point } from '../db/point.js';
  * Consent-As-Of headers. A client that goes away stops the reading: the pages' generator is
  * returned, no more pages are asked for.
  */
-export function sendNdjson(reply: FastifyReply, point: Point, pages: AsyncIterable<{ text: string }>): FastifyReply {
+export function sendNdjson(reply: FastifyReply, point: Point, pages: AsyncIterable<{ bytes: Buffer }>): FastifyReply {
   async function* lines() {
-    for await (const page of pages) yield page.text;
+    for await (const page of pages) yield page.bytes;
   }
   const stream = Readable.from(lines(), { objectMode: false, highWaterMark: 1 });
   reply.raw.on('close', () => stream.destroy());

@@ -36,17 +36,28 @@ export function decisionFields(
  * is encoded once per owner and reason and copied into each decision (`writeDecision`).
  */
 export function ownerSegment(userId: string, eligible: boolean, reason: string, policyVersion: string, consentSince: string): Uint8Array {
-  const text = `,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`;
   // Its own memory, not a slice of Buffer's shared 8 KiB pool: a segment lives as long as its
   // owner's fold, and one kept slice would keep its whole pool chunk.
+  return ownBytes(`,"userId":${userId},"eligible":${eligible},"reason":"${reason}","policyVersion":${policyVersion},"consentSince":${consentSince},"retentionUntil":`);
+}
+
+/** What a decision's JSON, and a stream's line, begin with before the chat id. */
+export const DECISION_HEAD: Uint8Array = Buffer.from('{"chatId":');
+export const NULL_BYTES: Uint8Array = Buffer.from('null');
+/** The end of a stream's line. */
+export const LINE_END: Uint8Array = Buffer.from('}\n');
+
+/** A string as bytes in memory of its own (see `ownerSegment`). */
+function ownBytes(text: string): Uint8Array {
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
   bytes.write(text);
   return bytes;
 }
 
-/** What a decision's JSON begins with, before its chat id. */
-export const DECISION_HEAD: Uint8Array = Buffer.from('{"chatId":');
-const NULL = Buffer.from('null');
+/** What an owner's lines in a stream share: `,"userId":…,"retentionUntil":` (the user id already JSON). */
+export function ownerLineSegment(userId: string): Uint8Array {
+  return ownBytes(`,"userId":${userId},"retentionUntil":`);
+}
 
 /**
  * What a decision of a batch ends with after its retention time: `,` and `pointJson`'s bytes
@@ -66,7 +77,7 @@ export function pointTails(point: string): { last: Uint8Array; next: Uint8Array 
 export function writeDecision(out: JsonBytes, chatId: string, segment: Uint8Array, retentionUntil: number | null, tail: Uint8Array): void {
   out.string(chatId);
   out.bytes(segment);
-  if (retentionUntil === null) out.bytes(NULL);
+  if (retentionUntil === null) out.bytes(NULL_BYTES);
   else out.time(retentionUntil);
   out.bytes(tail);
 }

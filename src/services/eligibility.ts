@@ -3,7 +3,7 @@ import { CoalescedReader } from '../db/coalesced.js';
 import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { decideEligibility, isoOrNull, isoTime, type ChatFacts, type Decision, type Policy } from '../domain/index.js';
-import { DECISION_HEAD, decisionJson, ownerSegment, pointJson, pointTails, writeDecision } from './decision-json.js';
+import { DECISION_HEAD, decisionJson, LINE_END, NULL_BYTES, ownerLineSegment, ownerSegment, pointJson, pointTails, writeDecision } from './decision-json.js';
 import { foldOwner, heldFold, type Owner } from './folded.js';
 import { JsonBytes } from './json-bytes.js';
 import { type PolicyCache, CHAT_COLUMNS, completeActivity, completeStreamActivity, pointChatColumns, pointChatFacts, streamChatColumns, streamChatFacts, toChatFacts, type ChatRow, type FactRow, type PointChatRow, type StreamChatRow } from './facts.js';
@@ -55,11 +55,14 @@ export const STREAM_PAGE_ROWS = 5_000;
 /** Owners a stream keeps folded: past this many, it forgets them and folds them again as they come. */
 const STREAM_OWNERS_MAX = 100_000;
 
-/** An NDJSON page of a stream, and the number of lines in it. */
+/** An NDJSON page of a stream, as UTF-8, and the number of lines in it. */
 export interface StreamPage {
-  text: string;
+  bytes: Buffer;
   lines: number;
 }
+
+/** What a stream's line takes, about: a page's buffer starts this big per row (and grows when it must). */
+const LINE_BYTES = 112;
 
 /** Decides chats at one point, folding each owner's consent once. */
 class Decider {
@@ -111,15 +114,20 @@ class Decider {
   }
 
   /**
-   * A stream's line for a chat it sends (`keep` says which), or null; the row is one of a stream's
-   * pages, registered and not deleted at the point. Formatted by hand: the ids are the only
-   * strings that may need escaping.
+   * Writes a stream's line for a chat it sends (`keep` says which), and tells whether it did; the
+   * row is one of a stream's pages, registered and not deleted at the point. Written as bytes, with
+   * what the owner's lines share encoded once (`ownerLineSegment`).
    */
-  line(row: StreamChatRow, owner: Owner, keep: (d: Decision, at: number) => boolean): string | null {
+  writeLine(out: JsonBytes, row: StreamChatRow, owner: Owner, keep: (d: Decision, at: number) => boolean): boolean {
     const d = decideEligibility(row.chat_id, streamChatFacts(row, this.point), owner.state, this.point.at);
-    if (!keep(d, this.point.at)) return null;
-    const until = d.retentionUntil === null ? 'null' : `"${isoTime(d.retentionUntil)}"`;
-    return `{"chatId":${JSON.stringify(row.chat_id)},"userId":${owner.json},"retentionUntil":${until}}\n`;
+    if (!keep(d, this.point.at)) return false;
+    out.bytes(DECISION_HEAD);
+    out.string(row.chat_id);
+    out.bytes((owner.lineSegment ??= ownerLineSegment(owner.json)));
+    if (d.retentionUntil === null) out.bytes(NULL_BYTES);
+    else out.time(d.retentionUntil);
+    out.bytes(LINE_END);
+    return true;
   }
 
   /**
@@ -469,18 +477,16 @@ export class EligibilityService {
           await this.ownersFacts(src, unknown, facts);
           for (let i = 0; i < rows.length; i++) owners[i] ??= decider.fold(rows[i].user_id, facts.get(rows[i].user_id));
         }
-        let text = '';
+        const out = new JsonBytes(rows.length * LINE_BYTES);
         let lines = 0;
         for (let i = 0; i < rows.length && remaining > 0; i++) {
-          const line = decider.line(rows[i], owners[i]!, keep);
-          if (line !== null) {
-            text += line;
+          if (decider.writeLine(out, rows[i], owners[i]!, keep)) {
             lines++;
             remaining--;
           }
         }
         owners.fill(undefined);
-        if (lines > 0) yield { text, lines };
+        if (lines > 0) yield { bytes: out.written(), lines };
       }
     } finally {
       // A reader that stopped early leaves a page in flight: let it finish quietly.

@@ -16,6 +16,8 @@ export interface Owner {
   /** The bytes of its chats' decisions with `segmentReason` (`ownerSegment`), made when first written. */
   segment: Uint8Array | null;
   segmentReason: string | null;
+  /** The bytes its chats' lines in a stream share (`ownerLineSegment`), made when first written. */
+  lineSegment: Uint8Array | null;
 }
 
 /**
@@ -81,6 +83,7 @@ export function foldOwner(userId: string, facts: readonly FactRow[] | undefined,
     sinceJson: since === null ? 'null' : `"${since}"`,
     segment: null,
     segmentReason: null,
+    lineSegment: null,
   };
   // Kept only when every fact counted: another point may count fewer.
   if (facts !== undefined && counted.length === facts.length) {
