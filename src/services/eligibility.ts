@@ -399,6 +399,17 @@ export class EligibilityService {
       const decider = deciding instanceof Decider ? deciding : await deciding;
       return { asOf: decider.asOf, revision: point.revision, parts, reasons };
     }
+    if (form === 'views' && unique.length === chatIds.length) {
+      // Without duplicates, the parts are the request's order: each part's decisions in its ids' order.
+      const parts = await partsOf((ids, { rows, byId, owners, decider }) =>
+        ids.map((id) => {
+          const r = byId.get(id);
+          return r === undefined ? decider.view(id, null, undefined) : decider.view(id, pointChatFacts(rows[r], point), owners[r]);
+        }),
+      );
+      const decider = deciding instanceof Decider ? deciding : await deciding;
+      return { asOf: decider.asOf, revision: point.revision, results: parts.length === 1 ? parts[0] : parts.flat() };
+    }
     const decided = new Map<string, DecisionView>();
     await partsOf((_ids, { rows, owners, decider }) => {
       for (let i = 0; i < rows.length; i++) decided.set(rows[i].chat_id, decider.view(rows[i].chat_id, pointChatFacts(rows[i], point), owners[i]));
