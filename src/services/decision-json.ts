@@ -6,8 +6,9 @@ import type { JsonBytes } from './json-bytes.js';
  * schema describes (`EligibilityDecision`, `EligibilityBatch`, the same fields in the same order),
  * without a schema walk per decision. Strings that come from users (ids, policy versions) go
  * through JSON.stringify; the rest are reason codes, booleans, ISO times and revisions, which need
- * no escaping. The batch writes its decisions straight from the decision table's answer with what
- * each owner repeats formatted once (`Decider.json`); both go through `decisionFields`.
+ * no escaping. The batch writes its decisions as bytes straight from the decision table's answer,
+ * with what each owner's decisions share encoded once (`ownerSegment`, `writeDecision`,
+ * `Decider.write`): the same JSON, byte for byte, as `decisionJson` gives (a test compares them).
  */
 export const str = JSON.stringify;
 const strOrNull = (s: string | null) => (s === null ? 'null' : str(s));

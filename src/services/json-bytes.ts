@@ -7,9 +7,9 @@ const QUOTE = 0x22;
 const ZERO = 0x30;
 
 /**
- * JSON written as bytes into one growing buffer, for the batch's 10,000 decisions: no string is
- * built per decision, so there are no string ropes to allocate and flatten, and the buffer is sent
- * as it is. What decisions share is encoded once and copied in (`bytes`); a string goes in byte by
+ * JSON written as bytes into one growing buffer, for a batch's 10,000 decisions and a stream's
+ * pages: no string is built per decision or line, so there are no string ropes to allocate and
+ * flatten, and the buffer is sent as it is. What decisions share is encoded once and copied in (`bytes`); a string goes in byte by
  * byte while it is plain ASCII, and through JSON.stringify and UTF-8 when it has anything else (a
  * character to escape, or one beyond ASCII).
  */
