@@ -79,7 +79,9 @@ export class JsonBytes {
     this.room(26);
     const buf = this.buf;
     const o = this.at;
-    // As isoTime: days to a civil date (Howard Hinnant's civil_from_days).
+    // isoTime's arithmetic (days to a civil date, Howard Hinnant's civil_from_days), written out
+    // again: shared through a function filling an array of fields, both ran 50% slower. The
+    // unit tests hold both to toISOString.
     const days = Math.floor(ms / DAY_MS);
     let rest = ms - days * DAY_MS;
     const z = days + 719_468;
