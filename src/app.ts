@@ -118,11 +118,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     );
   }
 
+  // Bounded caches of the plugins, reported beside the token cache.
+  const caches: { name: string; readonly size: number; readonly max: number }[] = [];
   const settled = new SettledRevisions(opened, new UserFactsCache(config.memory.userFactsCacheMaxEntries));
   const telemetry = new Telemetry({
     db: opened,
     settled: () => settled.known(),
-    caches: () => (verifier.cacheSize ? [{ name: 'verified_tokens', ...verifier.cacheSize() }] : []),
+    caches: () => [
+      ...(verifier.cacheSize ? [{ name: 'verified_tokens', ...verifier.cacheSize() }] : []),
+      ...caches.map((c) => ({ name: c.name, size: c.size, max: c.max })),
+    ],
   });
   const database = timedWrites(opened, telemetry);
   // Reads may go to streaming replicas (DATABASE_READ_URLS); writes always go to `database`.
@@ -194,6 +199,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     verifier,
     metrics: telemetry,
     services: { consent, chats, eligibility, policies: policyService, audit, settled, statistics },
+    registerCache: (cache) => caches.push(cache),
   });
   await app.register(async (api) => {
     // Zod validates requests here only: mercurius and other plugins at the root keep their own compilers.

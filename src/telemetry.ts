@@ -251,6 +251,19 @@ export class Telemetry {
     });
   }
 
+  /** A counter read at scrape time from a running total kept elsewhere. */
+  counter(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     let methods = this.requestChildren.get(route);
     if (methods === undefined) this.requestChildren.set(route, (methods = new Map()));

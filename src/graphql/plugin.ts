@@ -1,6 +1,6 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import mercurius, { type IResolvers, type MercuriusLoaders } from 'mercurius';
+import mercurius, { type IResolvers, type MercuriusContext, type MercuriusLoaders } from 'mercurius';
 import { TokenRejected, type TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -14,7 +14,8 @@ import { complexityRule, requireParsableNesting } from './limits.js';
 import { LiveAudit } from './live.js';
 import { mutationResolvers } from './mutations.js';
 import { loaders, userResolvers } from './nested.js';
-import { queryResolvers } from './queries.js';
+import { DirectPlans, servedSchema } from './direct.js';
+import { directRoots, queryResolvers } from './queries.js';
 import { scalarResolvers } from './scalars.js';
 import { loadSchemaSdl } from './schema.js';
 import type { GraphqlServices } from './services.js';
@@ -70,6 +71,8 @@ export interface GraphqlOptions {
   verifier: TokenVerifier;
   metrics: Telemetry;
   services: Omit<GraphqlServices, 'live'>;
+  /** Reports a bounded cache in /metrics (`consent_cache_entries`). */
+  registerCache(cache: { name: string; readonly size: number; readonly max: number }): void;
 }
 
 /**
@@ -93,9 +96,10 @@ export const graphqlPlugin = fp(
     opts.metrics.gauge('graphql_subscriptions_max', 'Live GraphQL subscriptions allowed at once (GRAPHQL_MAX_SUBSCRIPTIONS).', () => config.graphql.maxSubscriptions);
 
     const services: GraphqlServices = { ...opts.services, live };
+    const query = queryResolvers(services);
     const resolvers = {
       ...scalarResolvers,
-      Query: queryResolvers(services),
+      Query: query,
       Mutation: mutationResolvers(services),
       Subscription: subscriptionResolvers(services),
       User: userResolvers(services),
@@ -104,6 +108,20 @@ export const graphqlPlugin = fp(
       ...['Query', 'Mutation', 'Subscription'].flatMap((root) => Object.keys((resolvers as Record<string, object>)[root]).map((f) => `${root}.${f}`)),
       ...COSTLY_NESTED,
     ]);
+
+    const rules = [complexityRule(config.graphql, costly)];
+    const direct = new DirectPlans(config.graphql.queryCache, directRoots(services, query), rules);
+    opts.registerCache({
+      name: 'graphql_direct_plans',
+      get size() {
+        return direct.size;
+      },
+      max: direct.max,
+    });
+    opts.metrics.counter('graphql_direct_answers_total', 'GraphQL reads answered without the executor (src/graphql/direct.ts).', () => direct.answered);
+    const answerDirectly: preHandlerAsyncHookHandler = async (request, reply) => {
+      if (await direct.answer(servedSchema(app), request, reply, { principal: request.auth ?? undefined } as MercuriusContext)) return reply;
+    };
 
     // The GraphQL routes are described by the SDL, not in the OpenAPI document.
     app.addHook('onRoute', (route) => {
@@ -118,13 +136,13 @@ export const graphqlPlugin = fp(
       graphiql: true,
       context: (request) => ({ principal: request.auth ?? undefined }),
       errorFormatter: formatErrors as never,
-      validationRules: [complexityRule(config.graphql, costly)],
+      validationRules: rules,
       cache: config.graphql.queryCache === 0 ? false : config.graphql.queryCache,
       ...(config.graphql.jit > 0 ? { jit: config.graphql.jit } : {}),
       ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
       subscription: { onConnect: connectionAuthenticator(verifier) as never },
       // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
-      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments], bodyLimit: BATCH_BODY_LIMIT },
+      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments, answerDirectly], bodyLimit: BATCH_BODY_LIMIT },
     });
   },
   { name: 'graphql', dependencies: ['auth', 'errors'] },

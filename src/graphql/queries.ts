@@ -1,9 +1,12 @@
-import { pointRequest } from '../db/point.js';
+import type { MercuriusContext } from 'mercurius';
+import { pointRequest, type PointRequest } from '../db/point.js';
 import { AppError } from '../errors.js';
 import { requestTime } from '../http/context.js';
 import { requireUser } from '../http/plugins/auth.js';
 import { AuditQuery, BatchIn, ChatParams, FeedQuery, MinRevisionQuery, PointQuery, PolicyParams, UserParams } from '../http/schemas.js';
 import { allow, parseArgs, RULES } from './access.js';
+import { batchBytes } from '../services/decision-json.js';
+import type { DirectRoot } from './direct.js';
 import { carrying, nowAt } from './min-revision.js';
 import type { QueryResolvers } from './generated.js';
 import type { GraphqlServices } from './services.js';
@@ -35,6 +38,46 @@ export function typeList(types: readonly string[] | null | undefined): string[] 
 
 /** GraphQL's `first` is REST's `limit`. */
 export const FIRST = { limit: 'first' };
+
+/** A batch's caller and arguments checked as REST checks them. */
+function batchArgs(args: Record<string, unknown>, ctx: MercuriusContext): { chatIds: string[]; point: PointRequest } {
+  allow(ctx, RULES.pipelines);
+  const { chatIds, ...point } = parseArgs(BatchIn, args);
+  return { chatIds, point: pointRequest(point, 'args') };
+}
+
+/**
+ * The batch's selection that is the REST body's shape, field for field (`decisionFields`): asked
+ * so, the batch is written as bytes by the service, as REST writes it (src/graphql/direct.ts).
+ */
+export const BATCH_SHAPE = 'asOf revision results { chatId userId eligible reason policyVersion consentSince retentionUntil asOf revision }';
+
+/** The reads answered without the executor when asked for plain fields (src/graphql/direct.ts). */
+export function directRoots(s: GraphqlServices, query: QueryResolvers): Record<string, DirectRoot> {
+  const call =
+    (name: 'trainingConsent' | 'trainingEligibility' | 'trainingEligibilityBatch') =>
+    (args: Record<string, unknown>, ctx: MercuriusContext): Promise<unknown> =>
+      (query[name] as unknown as (root: unknown, args: Record<string, unknown>, ctx: MercuriusContext, info: unknown) => Promise<unknown>)(
+        undefined,
+        args,
+        ctx,
+        undefined,
+      );
+  return {
+    trainingConsent: { resolve: call('trainingConsent') },
+    trainingEligibility: { resolve: call('trainingEligibility') },
+    trainingEligibilityBatch: {
+      resolve: call('trainingEligibilityBatch'),
+      bytes: {
+        shape: BATCH_SHAPE,
+        write: async (args, ctx, before, after) => {
+          const { chatIds, point } = batchArgs(args, ctx);
+          return batchBytes(await s.eligibility.batchJson(chatIds, point, requestTime().getTime()), before, after);
+        },
+      },
+    },
+  };
+}
 
 /** Root queries; `user` is a loader (src/graphql/nested.ts), so that aliased users are read together. */
 export function queryResolvers(s: GraphqlServices): QueryResolvers {
@@ -68,9 +111,8 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
     },
 
     trainingEligibilityBatch: async (_root, args, ctx) => {
-      allow(ctx, RULES.pipelines);
-      const { chatIds, ...point } = parseArgs(BatchIn, args);
-      return s.eligibility.batch(chatIds, pointRequest(point, 'args'), requestTime().getTime());
+      const { chatIds, point } = batchArgs(args, ctx);
+      return s.eligibility.batch(chatIds, point, requestTime().getTime());
     },
 
     policies: async (_root, args, ctx) => {

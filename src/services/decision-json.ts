@@ -113,15 +113,18 @@ export function batchJson(batch: { asOf: string; revision: string; results: read
   return `{"asOf":"${batch.asOf}","revision":"${batch.revision}","results":[${results}]${signed}}`;
 }
 
-/** The same batch from its results written as bytes already (`parts`, in request order, each its decisions separated by commas). */
-export function batchBytes(batch: { asOf: string; revision: string; parts: readonly Buffer[] }): Buffer {
-  const pieces: Buffer[] = [Buffer.from(`{"asOf":"${batch.asOf}","revision":"${batch.revision}","results":[`)];
+/**
+ * The same batch from its results written as bytes already (`parts`, in request order, each its
+ * decisions separated by commas), between `before` and `after` (a GraphQL response's envelope).
+ */
+export function batchBytes(batch: { asOf: string; revision: string; parts: readonly Buffer[] }, before = '', after = ''): Buffer {
+  const pieces: Buffer[] = [Buffer.from(`${before}{"asOf":"${batch.asOf}","revision":"${batch.revision}","results":[`)];
   for (const part of batch.parts) {
     if (part.length === 0) continue;
     if (pieces.length > 1) pieces.push(COMMA);
     pieces.push(part);
   }
-  pieces.push(END);
+  pieces.push(after === '' ? END : Buffer.from(`]}${after}`));
   return Buffer.concat(pieces);
 }
 

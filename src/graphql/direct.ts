@@ -1,0 +1,295 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FieldNode,
+  GraphQLField,
+  GraphQLNamedType,
+  GraphQLObjectType,
+  GraphQLOutputType,
+  GraphQLSchema,
+  OperationDefinitionNode,
+  SelectionSetNode,
+  ValidationRule,
+} from 'graphql';
+import type { MercuriusContext } from 'mercurius';
+import { graphqlJs } from './graphql-js.js';
+
+const {
+  getArgumentValues,
+  getVariableValues,
+  isEnumType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+} = graphqlJs;
+
+/**
+ * Direct answers: the hot reads (`trainingEligibility`, `trainingConsent`, and the 10,000-chat
+ * `trainingEligibilityBatch`) asked in the shape clients ask them, answered without the executor.
+ *
+ * A query qualifies when its document is one query operation, without fragments or directives,
+ * that asks one of the root fields a `DirectRoot` is given for, and below it only fields the
+ * executor would read off the resolver's value as they are (no resolver, no loader, no arguments):
+ * scalars, enums, `__typename`, objects and lists of them. Such a document is planned once (parsed,
+ * validated with the same rules as mercurius, including the complexity limits) into a writer of
+ * its JSON, kept beside mercurius's own query cache and bounded as it is (GRAPHQL_QUERY_CACHE; 0
+ * turns direct answers off). At each request, the variables and arguments are coerced by
+ * graphql-js's own functions, the root field's resolver is the one mercurius calls, and the
+ * response is the bytes the executor would send: the same keys in the same order, the same values.
+ *
+ * Anything else goes to mercurius untouched, and so does any request a direct answer cannot give
+ * exactly: variables that do not coerce, a resolver that throws (its error is worded by the
+ * executor), a value the executor would serialize differently or refuse (a null for a non-null
+ * field, an unknown enum value, a number where a string is due). Those are reads, so running the
+ * resolver again there changes nothing but the time it takes.
+ *
+ * Why: behind mercurius a read costs its parsing of the body's query (cached), variable coercion
+ * twice, the executor building the response's objects and `JSON.stringify` walking them again. For
+ * the batch that is 10,000 objects built and serialized, where REST writes bytes (decision 0011).
+ */
+
+/** A root field answered directly: its resolver's value, and optionally its JSON as bytes for one selection. */
+export interface DirectRoot {
+  /** The field's value for coerced arguments: the resolver mercurius calls for it. */
+  resolve(args: Record<string, unknown>, ctx: MercuriusContext): Promise<unknown>;
+  /**
+   * When the field's selection is exactly `shape` (`printShape`), its whole JSON written by the
+   * service as bytes, between `before` and `after`.
+   */
+  bytes?: {
+    shape: string;
+    write(args: Record<string, unknown>, ctx: MercuriusContext, before: string, after: string): Promise<Buffer>;
+  };
+}
+
+/** Thrown where the executor, not a direct answer, must answer. */
+const INDIRECT = new Error('answered by the executor');
+function indirect(): never {
+  throw INDIRECT;
+}
+
+/** A value as the executor would write it in the response's JSON. */
+type Write = (value: unknown) => string;
+
+const quoted = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : indirect());
+
+/** Scalars whose value passes through the executor unchanged when it already is of the right kind. */
+const SCALARS: Record<string, Write> = {
+  ID: quoted,
+  String: quoted,
+  // This service's scalars: strings in and out (src/graphql/scalars.ts).
+  DateTime: quoted,
+  Revision: quoted,
+  Boolean: (v) => (v === true ? 'true' : v === false ? 'false' : indirect()),
+  Int: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? String(v) : indirect()),
+  Float: (v) => (typeof v === 'number' && Number.isFinite(v) ? JSON.stringify(v) : indirect()),
+};
+
+function leafWriter(type: GraphQLNamedType): Write | null {
+  if (isEnumType(type)) {
+    // Enum values whose internal value is their name (as every enum of the SDL here): written as they are.
+    const names = new Set(type.getValues().filter((v) => v.value === v.name).map((v) => v.name));
+    return (v) => (typeof v === 'string' && names.has(v) ? `"${v}"` : indirect());
+  }
+  return SCALARS[type.name] ?? null;
+}
+
+/** The writer of a field's value of `type` with `selection` below it, or null if it cannot be answered directly. */
+function writerOf(type: GraphQLOutputType, selection: SelectionSetNode | undefined): Write | null {
+  if (isNonNullType(type)) {
+    const inner = valueWriter(type.ofType, selection);
+    return inner && ((v) => (v === null || v === undefined ? indirect() : inner(v)));
+  }
+  const inner = valueWriter(type, selection);
+  return inner && ((v) => (v === null || v === undefined ? 'null' : inner(v)));
+}
+
+/** The writer of a value that is not null. */
+function valueWriter(type: GraphQLOutputType, selection: SelectionSetNode | undefined): Write | null {
+  if (isNonNullType(type)) return null;
+  if (isListType(type)) {
+    const item = writerOf(type.ofType, selection);
+    if (item === null) return null;
+    return (v) => {
+      if (!Array.isArray(v)) return indirect();
+      const items = new Array<string>(v.length);
+      for (let i = 0; i < v.length; i++) items[i] = item(v[i]);
+      return `[${items.join(',')}]`;
+    };
+  }
+  if (isObjectType(type)) return selection === undefined ? null : objectWriter(type, selection);
+  return selection === undefined ? leafWriter(type) : null;
+}
+
+function objectWriter(type: GraphQLObjectType, selection: SelectionSetNode): Write | null {
+  const keys: string[] = [];
+  const names: string[] = [];
+  const writers: (Write | null)[] = [];
+  const seen = new Set<string>();
+  for (const s of selection.selections) {
+    if (s.kind !== Kind.FIELD || (s.directives?.length ?? 0) > 0 || (s.arguments?.length ?? 0) > 0) return null;
+    const key = (s.alias ?? s.name).value;
+    // A response key asked twice is merged by the executor: not planned.
+    if (seen.has(key)) return null;
+    seen.add(key);
+    keys.push(`"${key}":`);
+    names.push(s.name.value);
+    if (s.name.value === '__typename') {
+      if (s.selectionSet !== undefined) return null;
+      writers.push(null);
+      continue;
+    }
+    const def = type.getFields()[s.name.value] as GraphQLField<unknown, unknown> | undefined;
+    // A field with a resolver of its own (a loader, a nested read) is the executor's.
+    if (def === undefined || def.resolve !== undefined || def.subscribe !== undefined) return null;
+    const w = writerOf(def.type, s.selectionSet);
+    if (w === null) return null;
+    writers.push(w);
+  }
+  const typename = `"${type.name}"`;
+  const n = keys.length;
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return indirect();
+    const o = v as Record<string, unknown>;
+    let out = '{';
+    for (let i = 0; i < n; i++) {
+      const w = writers[i];
+      let field: string;
+      if (w === null) field = typename;
+      else {
+        const value = o[names[i]];
+        // The default resolver calls a function it finds: not this writer's business.
+        if (typeof value === 'function') return indirect();
+        field = w(value);
+      }
+      out += i === 0 ? keys[i] + field : `,${keys[i]}${field}`;
+    }
+    return `${out}}`;
+  };
+}
+
+/** A selection as text, fields in order with their aliases: what `DirectRoot.bytes.shape` is compared with. */
+export function printShape(selection: SelectionSetNode | undefined): string | null {
+  if (selection === undefined) return '';
+  const parts: string[] = [];
+  for (const s of selection.selections) {
+    if (s.kind !== Kind.FIELD) return null;
+    const below = printShape(s.selectionSet);
+    if (below === null) return null;
+    parts.push((s.alias ? `${s.alias.value}:` : '') + s.name.value + (below ? ` { ${below} }` : ''));
+  }
+  return parts.join(' ');
+}
+
+interface Plan {
+  operation: OperationDefinitionNode;
+  field: FieldNode;
+  def: GraphQLField<unknown, unknown>;
+  root: DirectRoot;
+  /** `{"data":{"key":` */
+  before: string;
+  write: Write;
+  bytes: boolean;
+}
+
+const AFTER = '}}';
+
+/** Plans, by query text and operation name; null: not answered directly. Oldest out first. */
+export class DirectPlans {
+  private readonly plans = new Map<string, Plan | null>();
+  answered = 0;
+
+  constructor(
+    readonly max: number,
+    private readonly roots: Readonly<Record<string, DirectRoot>>,
+    private readonly rules: readonly ValidationRule[],
+  ) {}
+
+  get size(): number {
+    return this.plans.size;
+  }
+
+  /** The plan of a query, made the first time it is seen. */
+  plan(schema: GraphQLSchema, query: string, operationName: string | undefined): Plan | null {
+    const key = operationName === undefined ? query : `${query}\u0000${operationName}`;
+    let plan = this.plans.get(key);
+    if (plan !== undefined) return plan;
+    plan = this.make(schema, query, operationName);
+    if (this.plans.size >= this.max) this.plans.delete(this.plans.keys().next().value!);
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  private make(schema: GraphQLSchema, query: string, operationName: string | undefined): Plan | null {
+    // Most queries that are not these reads are told apart without parsing.
+    if (!Object.keys(this.roots).some((name) => query.includes(name))) return null;
+    let document;
+    try {
+      document = parse(query, { noLocation: true });
+    } catch {
+      return null;
+    }
+    if (document.definitions.length !== 1) return null;
+    const operation = document.definitions[0];
+    if (operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query') return null;
+    if (operationName !== undefined && operation.name?.value !== operationName) return null;
+    if ((operation.directives?.length ?? 0) > 0 || operation.variableDefinitions?.some((v) => (v.directives?.length ?? 0) > 0)) return null;
+    if (operation.selectionSet.selections.length !== 1) return null;
+    const field = operation.selectionSet.selections[0];
+    if (field.kind !== Kind.FIELD || (field.directives?.length ?? 0) > 0) return null;
+    const root = Object.hasOwn(this.roots, field.name.value) ? this.roots[field.name.value] : undefined;
+    const def = schema.getQueryType()?.getFields()[field.name.value];
+    if (root === undefined || def === undefined) return null;
+    if (validate(schema, document, [...specifiedRules, ...this.rules]).length > 0) return null;
+    const write = writerOf(def.type, field.selectionSet);
+    if (write === null) return null;
+    return {
+      operation,
+      field,
+      def,
+      root,
+      before: `{"data":{"${(field.alias ?? field.name).value}":`,
+      write,
+      bytes: root.bytes !== undefined && printShape(field.selectionSet) === root.bytes.shape,
+    };
+  }
+
+  /**
+   * Answers a POST /graphql directly if it can (and says so), else leaves it to mercurius. `ctx`
+   * is what mercurius would give the resolver.
+   */
+  async answer(schema: GraphQLSchema, request: FastifyRequest, reply: FastifyReply, ctx: MercuriusContext): Promise<boolean> {
+    if (this.max === 0 || request.method !== 'POST') return false;
+    const body = request.body as Record<string, unknown> | null | undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+    const { query, variables, operationName } = body;
+    // Persisted queries (`extensions`) are mercurius's to look up and keep.
+    if (typeof query !== 'string' || body.extensions !== undefined) return false;
+    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return false;
+    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
+    const plan = this.plan(schema, query, operationName ?? undefined);
+    if (plan === null) return false;
+    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
+    if (coerced.errors !== undefined) return false;
+    let payload: string | Buffer;
+    try {
+      const args = getArgumentValues(plan.def, plan.field, coerced.coerced);
+      payload = plan.bytes
+        ? await plan.root.bytes!.write(args, ctx, plan.before, AFTER)
+        : plan.before + plan.write(await plan.root.resolve(args, ctx)) + AFTER;
+    } catch {
+      return false;
+    }
+    this.answered++;
+    await reply.type('application/json; charset=utf-8').send(payload);
+    return true;
+  }
+}
+
+/** The schema mercurius serves (with the resolvers on its fields), once it is registered. */
+export function servedSchema(app: FastifyInstance): GraphQLSchema {
+  return (app as unknown as { graphql: { schema: GraphQLSchema } }).graphql.schema;
+}
