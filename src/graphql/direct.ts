@@ -284,7 +284,8 @@ export class DirectPlans {
       return false;
     }
     this.answered++;
-    await reply.type('application/json; charset=utf-8').send(payload);
+    // Past its time bound the request has had its 503 already (src/http/plugins/deadlines.ts).
+    if (!reply.sent) reply.type('application/json; charset=utf-8').send(payload);
     return true;
   }
 }

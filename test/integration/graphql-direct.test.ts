@@ -7,7 +7,8 @@ import { FIELDS } from '../helpers/graphql.js';
  * Each must be the executor's answer byte for byte. The executor's answer is had by asking the
  * same query with `@include(if: true)` on its root field, which a direct answer never takes, and
  * both are asked at a fixed point (`atRevision`) so that the two agree to the byte. /metrics tells
- * which way a query went (`graphql_direct_answers_total`).
+ * which way a query went (`graphql_direct_answers_total`). The executor's answer is asked twice:
+ * graphql-js runs a query the first time, its compiled form (GRAPHQL_JIT) the second.
  */
 
 let t: TestApp;
@@ -41,7 +42,10 @@ async function agree(token: string, root: string, query: string, variables: Reco
   const before = await direct();
   const fast = await post(token, { query, variables, ...(operationName ? { operationName } : {}) });
   const middle = await direct();
+  // Twice: interpreted by graphql-js the first time, compiled (GRAPHQL_JIT) the second.
   const slow = await post(token, { query: viaExecutor(query, root), variables, ...(operationName ? { operationName } : {}) });
+  const compiled = await post(token, { query: viaExecutor(query, root), variables, ...(operationName ? { operationName } : {}) });
+  expect(compiled.text).toBe(slow.text);
   expect(await direct()).toBe(middle);
   expect(middle, `not answered directly: ${query}`).toBe(before + 1);
   expect(fast.status).toBe(200);
@@ -52,7 +56,7 @@ async function agree(token: string, root: string, query: string, variables: Reco
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ GRAPHQL_QUERY_CACHE: String(CACHE) });
+  t = await startTestApp({ GRAPHQL_QUERY_CACHE: String(CACHE), GRAPHQL_JIT: '1' });
   const writer = await t.bearer('consent:write', 'frontend');
   pipeline = await t.bearer('training:read', 'pipeline');
   reader = await t.bearer('consent:read', 'support');
