@@ -41,10 +41,13 @@ const {
  * response is the bytes the executor would send: the same keys in the same order, the same values.
  *
  * Anything else goes to mercurius untouched, and so does any request a direct answer cannot give
- * exactly: variables that do not coerce, a resolver that throws (its error is worded by the
- * executor), a value the executor would serialize differently or refuse (a null for a non-null
- * field, an unknown enum value, a number where a string is due). Those are reads, so running the
- * resolver again there changes nothing but the time it takes.
+ * exactly:
+ * - variables or arguments that do not coerce (the executor words the error);
+ * - a resolver that throws: the executor runs, and its resolver throws the same failure again
+ *   instead of reading again (`replayFailure`), so a read that timed out is not tried twice;
+ * - a value the executor would serialize differently or refuse (a null for a non-null field, an
+ *   unknown enum value, a number where a string is due): the executor reads again and answers.
+ *   These are reads, so that costs only the time.
  *
  * Why: behind mercurius a read costs its parsing of the body's query (cached), variable coercion
  * twice, the executor building the response's objects and `JSON.stringify` walking them again. For
@@ -66,7 +69,7 @@ export interface DirectRoot {
 }
 
 /** Thrown where the executor, not a direct answer, must answer. */
-const INDIRECT = new Error('answered by the executor');
+const INDIRECT: Error = new Error('answered by the executor');
 function indirect(): never {
   throw INDIRECT;
 }
@@ -274,13 +277,30 @@ export class DirectPlans {
     if (plan === null) return false;
     const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
     if (coerced.errors !== undefined) return false;
+    let args: Record<string, unknown>;
+    try {
+      args = getArgumentValues(plan.def, plan.field, coerced.coerced);
+    } catch {
+      return false;
+    }
     let payload: string | Buffer;
     try {
-      const args = getArgumentValues(plan.def, plan.field, coerced.coerced);
-      payload = plan.bytes
-        ? await plan.root.bytes!.write(args, ctx, plan.before, AFTER)
-        : plan.before + plan.write(await plan.root.resolve(args, ctx)) + AFTER;
-    } catch {
+      if (plan.bytes) payload = await plan.root.bytes!.write(args, ctx, plan.before, AFTER);
+      else {
+        let value: unknown;
+        try {
+          value = await plan.root.resolve(args, ctx);
+        } catch (err) {
+          // The executor words the error, from this same failure: its resolver throws it again
+          // instead of reading again (`replayFailure`), so a read that timed out is not tried twice.
+          (request as Failed)[FAILED] = err;
+          return false;
+        }
+        payload = plan.before + plan.write(value) + AFTER;
+      }
+    } catch (err) {
+      // A value the executor would write otherwise: it runs the read and writes it itself.
+      if (err !== INDIRECT) (request as Failed)[FAILED] = err;
       return false;
     }
     this.answered++;
@@ -288,6 +308,25 @@ export class DirectPlans {
     if (!reply.sent) reply.type('application/json; charset=utf-8').send(payload);
     return true;
   }
+}
+
+const FAILED = Symbol('a direct answer\'s failure');
+type Failed = FastifyRequest & { [FAILED]?: unknown };
+
+/**
+ * A root resolver that, for a request whose direct answer failed, throws that failure (once)
+ * instead of running: the executor answers with the error the direct answer met.
+ */
+export function replayFailure<R extends (root: unknown, args: never, ctx: MercuriusContext, info: never) => unknown>(resolve: R): R {
+  return ((root, args, ctx, info) => {
+    const request = ctx.reply?.request as Failed | undefined;
+    if (request !== undefined && FAILED in request) {
+      const failure = request[FAILED];
+      delete request[FAILED];
+      throw failure;
+    }
+    return resolve(root, args, ctx, info);
+  }) as R;
 }
 
 /** The schema mercurius serves (with the resolvers on its fields), once it is registered. */

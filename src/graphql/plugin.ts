@@ -14,7 +14,7 @@ import { complexityRule, requireParsableNesting } from './limits.js';
 import { LiveAudit } from './live.js';
 import { mutationResolvers } from './mutations.js';
 import { loaders, userResolvers } from './nested.js';
-import { DirectPlans, servedSchema } from './direct.js';
+import { DirectPlans, replayFailure, servedSchema } from './direct.js';
 import { directRoots, queryResolvers } from './queries.js';
 import { scalarResolvers } from './scalars.js';
 import { loadSchemaSdl } from './schema.js';
@@ -97,9 +97,11 @@ export const graphqlPlugin = fp(
 
     const services: GraphqlServices = { ...opts.services, live };
     const query = queryResolvers(services);
+    const roots = directRoots(services, query);
     const resolvers = {
       ...scalarResolvers,
-      Query: query,
+      // The reads a direct answer may have tried: a failure it met is thrown again, not read again.
+      Query: { ...query, ...Object.fromEntries(Object.keys(roots).map((name) => [name, replayFailure(query[name as keyof typeof query] as never)])) },
       Mutation: mutationResolvers(services),
       Subscription: subscriptionResolvers(services),
       User: userResolvers(services),
@@ -110,7 +112,7 @@ export const graphqlPlugin = fp(
     ]);
 
     const rules = [complexityRule(config.graphql, costly)];
-    const direct = new DirectPlans(config.graphql.queryCache, directRoots(services, query), rules);
+    const direct = new DirectPlans(config.graphql.queryCache, roots, rules);
     opts.registerCache({
       name: 'graphql_direct_plans',
       get size() {

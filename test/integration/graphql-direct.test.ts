@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FIELDS } from '../helpers/graphql.js';
+import { countingStatements } from '../helpers/statements.js';
+import { BATCH_SHAPE } from '../../src/graphql/queries.js';
 
 /**
  * Direct answers (src/graphql/direct.ts): the hot reads asked for plain fields skip the executor.
@@ -15,6 +17,7 @@ let t: TestApp;
 let pipeline: string;
 let reader: string;
 let at: string;
+let statements: () => number;
 const CACHE = 8;
 
 const counterOf = (metrics: string, name: string) => {
@@ -28,6 +31,9 @@ async function post(token: string, body: Record<string, unknown>) {
   const res = await t.http.post('/graphql').set('authorization', token).send(body);
   return { status: res.status, type: res.headers['content-type'], text: res.text };
 }
+
+/** A response's body without the request ids its errors carry (each request has its own). */
+const withoutRequestIds = (text: string) => text.replace(/"requestId":"[^"]*"/g, '"requestId":"…"');
 
 /** The query as the executor answers it: the root field marked `@include(if: true)`. */
 function viaExecutor(query: string, root: string): string {
@@ -56,7 +62,16 @@ async function agree(token: string, root: string, query: string, variables: Reco
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ GRAPHQL_QUERY_CACHE: String(CACHE), GRAPHQL_JIT: '1' });
+  t = await startTestApp(
+    { GRAPHQL_QUERY_CACHE: String(CACHE), GRAPHQL_JIT: '1' },
+    {
+      wrapDb: (db) => {
+        const c = countingStatements(db);
+        statements = c.count;
+        return c.db;
+      },
+    },
+  );
   const writer = await t.bearer('consent:write', 'frontend');
   pipeline = await t.bearer('training:read', 'pipeline');
   reader = await t.bearer('consent:read', 'support');
@@ -122,16 +137,20 @@ describe('direct answers of GraphQL reads', () => {
   });
 
   it('what a direct answer cannot give exactly goes to the executor, which answers as before', async () => {
-    const cases: { token: string; query: string; variables?: Record<string, unknown>; code?: string }[] = [
+    // `same`: a direct answer was tried and its resolver failed; the executor's answer is the
+    // same error, whichever way the query came in.
+    const cases: { token: string; query: string; variables?: Record<string, unknown>; code?: string; same?: boolean }[] = [
       // Fragments, two root fields, a field with a loader below: planned as not direct.
       { token: pipeline, query: `query { trainingEligibility(chatId: "chat-direct-a") { ...D } } fragment D on EligibilityDecision { chatId eligible }` },
       { token: pipeline, query: '{ a: trainingEligibility(chatId: "chat-direct-a") { eligible } b: trainingEligibility(chatId: "chat-direct-b") { eligible } }' },
       { token: reader, query: '{ chat(chatId: "chat-direct-a") { chatId user { userId } } }' },
       // Variables that do not coerce, arguments the resolver refuses, a scope that is refused.
       { token: pipeline, query: 'query($ids: [ID!]!) { trainingEligibilityBatch(chatIds: $ids) { revision } }', variables: { ids: [{ no: 1 }] }, code: 'VALIDATION_FAILED' },
-      { token: pipeline, query: 'query($ids: [ID!]!) { trainingEligibilityBatch(chatIds: $ids) { revision } }', variables: { ids: [] }, code: 'VALIDATION_FAILED' },
-      { token: pipeline, query: '{ trainingEligibility(chatId: "chat-direct-a", asOf: "yesterday") { eligible } }', code: 'VALIDATION_FAILED' },
-      { token: reader, query: '{ trainingEligibility(chatId: "chat-direct-a") { eligible } }', code: 'FORBIDDEN' },
+      { token: pipeline, query: 'query($ids: [ID!]!) { trainingEligibilityBatch(chatIds: $ids) { revision } }', variables: { ids: [] }, code: 'VALIDATION_FAILED', same: true },
+      { token: pipeline, query: `query($ids: [ID!]!) { trainingEligibilityBatch(chatIds: $ids) { ${BATCH_SHAPE} } }`, variables: { ids: [] }, code: 'VALIDATION_FAILED', same: true },
+      { token: pipeline, query: '{ trainingEligibility(chatId: "chat-direct-a", asOf: "yesterday") { eligible } }', code: 'VALIDATION_FAILED', same: true },
+      { token: reader, query: '{ trainingEligibility(chatId: "chat-direct-a") { eligible } }', code: 'FORBIDDEN', same: true },
+      { token: pipeline, query: '{ trainingConsent(userId: "direct-a") { choice } }', code: 'FORBIDDEN', same: true },
       { token: pipeline, query: '{ trainingEligibility(chatId: "chat-direct-a") { nope } }', code: 'VALIDATION_FAILED' },
     ];
     for (const c of cases) {
@@ -145,7 +164,29 @@ describe('direct answers of GraphQL reads', () => {
       } else {
         expect(body.errors?.[0]?.extensions?.code, res.text).toBe(c.code);
       }
+      if (c.same) {
+        const executor = await post(c.token, { query: viaExecutor(c.query, c.query.includes('Batch') ? 'trainingEligibilityBatch' : c.query.includes('Consent') ? 'trainingConsent' : 'trainingEligibility'), variables: c.variables ?? {} });
+        expect(executor.status).toBe(res.status);
+        expect(withoutRequestIds(res.text)).toEqual(withoutRequestIds(executor.text));
+      }
     }
+  });
+
+  it('a read that fails is not read again: the executor answers with the failure the direct answer met', async () => {
+    // A revision beyond the newest: the resolver reads before it refuses.
+    const query = 'query($id: ID!) { trainingEligibility(chatId: $id, atRevision: "999999999") { eligible } }';
+    const before = await direct();
+    const s0 = statements();
+    const tried = await post(pipeline, { query, variables: { id: 'chat-direct-a' } });
+    const s1 = statements();
+    const executor = await post(pipeline, { query: viaExecutor(query, 'trainingEligibility'), variables: { id: 'chat-direct-a' } });
+    const s2 = statements();
+    expect(await direct()).toBe(before);
+    expect(JSON.parse(tried.text).errors[0].extensions.code, tried.text).toBe('VALIDATION_FAILED');
+    expect(s1 - s0).toBeGreaterThan(0);
+    expect(s1 - s0).toBe(s2 - s1);
+    expect(tried.status).toBe(executor.status);
+    expect(withoutRequestIds(tried.text)).toEqual(withoutRequestIds(executor.text));
   });
 
   it('its plans are bounded by GRAPHQL_QUERY_CACHE and reported in /metrics', async () => {
