@@ -1,5 +1,5 @@
 import { badRequest, unavailable } from '../errors.js';
-import type { Queryable } from './client.js';
+import type { Database, Queryable } from './client.js';
 import { UserFactsCache } from './user-facts.js';
 
 /**
@@ -97,12 +97,26 @@ export type Settler = (db: Queryable, known: string) => Promise<Settled & { chan
  * taken, settling costs a sequence read instead of a look at every lock.
  */
 export async function settledRevision(db: Queryable, known = '-1'): Promise<Settled & { changedUsers: string[] | null }> {
-  const rows = await db
-    .query<{ settled: string; newest_policy: string | null; changed_users: string[] | null }>(
-      'SELECT settled::text, newest_policy::text, changed_users FROM consent_settled_changes($1, $2, $3)',
-      [SETTLE_WAIT_MS, known, MAX_CHANGED_USERS],
-    )
-    .catch(settleFailed);
+  const rows = await db.query<SettledRow>(SETTLE_SQL, [SETTLE_WAIT_MS, known, MAX_CHANGED_USERS]).catch(settleFailed);
+  return settledOf(rows);
+}
+
+type SettledRow = { settled: string; newest_policy: string | null; changed_users: string[] | null };
+
+const SETTLE_SQL = 'SELECT settled::text, newest_policy::text, changed_users FROM consent_settled_changes($1, $2, $3)';
+
+/** The setting a statement that follows a settling in its transaction reads its revision cap from (`SettledRevisions.settleThen`). */
+export const SETTLED_CAP_SETTING = 'consent.settled_cap';
+
+/** Settles as `SETTLE_SQL`, and keeps the revision for the rest of the transaction as `SETTLED_CAP_SETTING`. */
+const SETTLE_AND_KEEP_SQL =
+  `SELECT settled::text, newest_policy::text, changed_users, set_config('${SETTLED_CAP_SETTING}', settled::text, true) AS kept ` +
+  'FROM consent_settled_changes($1, $2, $3)';
+
+/** `CAP` in a statement sent right behind a settling (`SettledRevisions.settleThen`): the settled revision, as kept under the setting named by $2. */
+export const SETTLED_CAP = 'current_setting($2::text)::bigint';
+
+function settledOf(rows: SettledRow[]): Settled & { changedUsers: string[] | null } {
   return { revision: String(rows[0].settled), newestPolicy: rows[0].newest_policy, changedUsers: rows[0].changed_users };
 }
 
@@ -197,21 +211,60 @@ export class SettledRevisions {
     const started = Date.now();
     this.pending ??= (this.options.settle ?? settledRevision)(this.db, this.value.toString())
       .then((r) => {
-        const value = BigInt(r.revision);
-        if (value < this.value) this.wentBack();
-        // Before the revision is handed out: a read at it must not find a user's facts from before a change up to it.
-        this.users.changed(value > this.value ? value : this.value, r.changedUsers);
-        let { newestPolicy } = this.settled;
-        if (r.newestPolicy !== null && (newestPolicy === null || BigInt(r.newestPolicy) > BigInt(newestPolicy))) newestPolicy = r.newestPolicy;
-        if (value > this.value) this.value = value;
-        this.settled = { revision: this.value.toString(), newestPolicy };
-        if (started > this.at) this.at = started;
-        return value;
+        if (BigInt(r.revision) < this.value) this.wentBack();
+        return this.absorb(r, started);
       })
       .finally(() => {
         this.pending = null;
       });
     return this.pending;
+  }
+
+  /** What a settling that began at `started` found: kept, and its users' changes heard of, before its revision is handed out. */
+  private absorb(r: Settled & { changedUsers: string[] | null }, started: number): bigint {
+    const value = BigInt(r.revision);
+    // Before the revision is handed out: a read at it must not find a user's facts from before a change up to it.
+    this.users.changed(value > this.value ? value : this.value, r.changedUsers);
+    let { newestPolicy } = this.settled;
+    if (r.newestPolicy !== null && (newestPolicy === null || BigInt(r.newestPolicy) > BigInt(newestPolicy))) newestPolicy = r.newestPolicy;
+    if (value > this.value) this.value = value;
+    this.settled = { revision: this.value.toString(), newestPolicy };
+    if (started > this.at) this.at = started;
+    return value;
+  }
+
+  /**
+   * Settles a revision and reads at it in the same round trip: the settling keeps its revision for
+   * the rest of a transaction (`SETTLED_CAP_SETTING`), and the statement sent right behind it in
+   * that transaction caps its read with it (`SETTLED_CAP` in place of `CAP`, $2 being the setting's
+   * name). A statement's snapshot is taken when it starts, after the settling ended: it holds every
+   * fact up to the revision, as a read that waited for the settling would. What the settling
+   * found is kept as any settling's is, before the rows are handed out.
+   *
+   * Only on a database that settles revisions itself (the primary); elsewhere null, and the read
+   * goes the usual way. Used where a read's first answer waits on both (a stream's first page);
+   * the answer is the settled revision (with the newest policy revision known) and the rows.
+   */
+  settleThen<T>(text: string, params: readonly unknown[]): Promise<{ settled: Settled; rows: T[] }> | null {
+    const db = this.db as Partial<Database>;
+    if (this.options.settle !== undefined || !this.authoritative || typeof db.transaction !== 'function') return null;
+    const started = Date.now();
+    const known = this.value.toString();
+    return new Promise((resolve, reject) => {
+      db.transaction!(async (tx) => {
+        const settling = tx.query<SettledRow>(SETTLE_AND_KEEP_SQL, [SETTLE_WAIT_MS, known, MAX_CHANGED_USERS]);
+        const reading = tx.query<T>(text, params);
+        // After a failed settling the read fails too (the transaction is aborted): the settling's error is the one told.
+        reading.catch(() => {});
+        const found = settledOf(await settling.catch(settleFailed));
+        const rows = await reading;
+        // A settling that ran beside this one may have handed out a newer revision already: this
+        // one is older, not a database gone back. The rows are capped at this one.
+        this.absorb(found, started);
+        resolve({ settled: { revision: found.revision, newestPolicy: this.settled.newestPolicy }, rows });
+        // The COMMIT of a read is not waited for.
+      }).catch(reject);
+    });
   }
 
   private current(): Settled {

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { CoalescedReader } from '../db/coalesced.js';
-import { CAP, capOf, readyPoint, resolvePoint, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
+import { ANY_TIME, CAP, capOf, readyPoint, resolvePoint, SETTLED_CAP, SETTLED_CAP_SETTING, type Point, type PointRequest, type SettledRevisions } from '../db/point.js';
 import { ReadRouter, type ReadSource } from '../db/read-router.js';
 import { decideEligibility, isoOrNull, isoTime, type ChatFacts, type Decision, type Policy } from '../domain/index.js';
 import { DECISION_HEAD, decisionJson, LINE_END, NULL_BYTES, ownerLineSegment, ownerSegment, pointJson, pointTails, writeDecision } from './decision-json.js';
@@ -39,11 +39,20 @@ const streamPageSql = (incognito: boolean) => `SELECT ${streamChatColumns(incogn
     AND (c.deleted_revision IS NULL OR c.deleted_revision > ${CAP} OR c.deleted_at > $3::timestamptz)
   ORDER BY c.chat_id LIMIT $4`;
 
-/** Chats that may be eligible: incognito ones never are. */
-const eligiblePageSql = streamPageSql(false);
+/** What a stream sends, and how its pages are read. */
+interface StreamKind {
+  /** A page ($1 after, $2 cap, $3 recordedBy, $4 rows, $5 time). */
+  pageSql: string;
+  /** The first page, sent right behind the settling of its point: the cap is the settled revision (`SETTLED_CAP`). */
+  firstPageSql: string;
+  keep: (d: Decision, at: number) => boolean;
+}
 
-/** Chats whose retention may have run out: incognito ones too. */
-const retentionPageSql = streamPageSql(true);
+const streamKind = (incognito: boolean, keep: StreamKind['keep']): StreamKind => ({
+  pageSql: streamPageSql(incognito),
+  firstPageSql: streamPageSql(incognito).replaceAll(CAP, SETTLED_CAP),
+  keep,
+});
 
 /**
  * A stream's pages grow from a small first one, so that its first line leaves at once, to
@@ -184,16 +193,18 @@ function segmentOf(owner: Owner, d: Decision): Uint8Array {
   return owner.segment!;
 }
 
-/** What the eligible-chats stream sends: eligible chats. */
-const eligibleNow = (d: Decision) => d.eligible;
+/** The eligible-chats stream: eligible chats. Incognito chats never are, and are not read. */
+const ELIGIBLE_CHATS = streamKind(false, (d) => d.eligible);
 
-/** What the retention stream sends: chats kept for a time that has run out (deleted ones are filtered out before). */
-const retentionExpired = (d: Decision, at: number) => d.retentionUntil !== null && d.retentionUntil <= at;
+/** The retention stream: chats kept for a time that has run out (deleted ones are filtered out before). */
+const EXPIRED_CHATS = streamKind(true, (d, at) => d.retentionUntil !== null && d.retentionUntil <= at);
 
 /** Where a stream reads: the database its point was fixed on, for every page (another may not have replayed it). */
 export interface StreamPoint {
   point: Point;
   source: ReadSource;
+  /** Its first page, when it was read with the point's settling. */
+  first?: { rows: StreamChatRow[]; size: number };
 }
 
 /** Decisions at one point, in request order. */
@@ -427,12 +438,36 @@ export class EligibilityService {
    * with the same revision cap, so pages read at different moments still describe one point.
    */
   eligibleChats(at: StreamPoint, options: StreamOptions): AsyncGenerator<StreamPage, void, undefined> {
-    return this.stream(at, options, eligiblePageSql, eligibleNow);
+    return this.stream(at, options, ELIGIBLE_CHATS);
   }
 
-  /** The point a stream will be read at, for its response headers, and the database it will be read from. */
-  resolve(request: PointRequest, now: number): Promise<StreamPoint> {
-    return this.reads.run(request, async (source) => ({ point: await resolvePoint(source.db, source.settled, request, now), source }));
+  /** The point the eligible-chats stream will be read at, for its response headers (`resolveStream`). */
+  resolveEligibleChats(request: PointRequest, now: number, options: StreamOptions): Promise<StreamPoint> {
+    return this.resolveStream(request, now, options, ELIGIBLE_CHATS);
+  }
+
+  /** The point the retention stream will be read at, for its response headers (`resolveStream`). */
+  resolveExpiredChats(request: PointRequest, now: number, options: StreamOptions): Promise<StreamPoint> {
+    return this.resolveStream(request, now, options, EXPIRED_CHATS);
+  }
+
+  /**
+   * The point a stream will be read at and the database it will be read from. A stream "now"
+   * that must settle a revision first reads its first page in the same round trip, right behind
+   * the settling (`SettledRevisions.settleThen`): its first line waits for one answer, not two.
+   */
+  private resolveStream(request: PointRequest, now: number, options: StreamOptions, kind: StreamKind): Promise<StreamPoint> {
+    return this.reads.run(request, async (source) => {
+      if (request.kind === 'now' && request.minRevision === undefined && readyPoint(source.settled, request, now) === null) {
+        const size = firstPageRows(options);
+        const both = source.settled.settleThen<StreamChatRow>(kind.firstPageSql, [options.after, SETTLED_CAP_SETTING, ANY_TIME, size, isoTime(now)]);
+        if (both !== null) {
+          const { settled, rows } = await both;
+          return { point: { revision: settled.revision, at: now, recordedBy: null, newestPolicy: settled.newestPolicy }, source, first: { rows, size } };
+        }
+      }
+      return { point: await resolvePoint(source.db, source.settled, request, now), source };
+    });
   }
 
   /**
@@ -440,7 +475,7 @@ export class EligibilityService {
    * at or before it), in chatId byte order, as `eligibleChats` reads: what the chat store must purge.
    */
   expiredChats(at: StreamPoint, options: StreamOptions): AsyncGenerator<StreamPage, void, undefined> {
-    return this.stream(at, options, retentionPageSql, retentionExpired);
+    return this.stream(at, options, EXPIRED_CHATS);
   }
 
   /**
@@ -448,22 +483,21 @@ export class EligibilityService {
    * is decided and written out, and memory stays bounded by a page and the owners kept folded.
    */
   private async *stream(
-    { point, source: src }: StreamPoint,
+    { point, source: src, first }: StreamPoint,
     options: StreamOptions,
-    pageSql: string,
-    keep: (d: Decision, at: number) => boolean,
+    { pageSql, keep }: StreamKind,
   ): AsyncGenerator<StreamPage, void, undefined> {
     const cap = capOf(point);
     const deciding = this.decider(src, point);
     const at = isoTime(point.at);
-    const fetchPage = async (after: string, rows: number) => {
-      const page = await src.db.query<StreamChatRow>(pageSql, [after, cap.revision, cap.recordedBy, rows, at]);
+    const complete = async (page: StreamChatRow[]) => {
       await completeStreamActivity(src.db, page, point);
       return page;
     };
+    const fetchPage = async (after: string, rows: number) => complete(await src.db.query<StreamChatRow>(pageSql, [after, cap.revision, cap.recordedBy, rows, at]));
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    let size = Math.min(STREAM_FIRST_PAGE_ROWS, options.pageSize ?? STREAM_PAGE_ROWS);
-    let next: Promise<StreamChatRow[]> | null = fetchPage(options.after, size);
+    let size = first?.size ?? firstPageRows(options);
+    let next: Promise<StreamChatRow[]> | null = first !== undefined ? complete(first.rows) : fetchPage(options.after, size);
     const owners: (Owner | undefined)[] = [];
     try {
       const decider = deciding instanceof Decider ? deciding : await deciding;
@@ -505,6 +539,9 @@ export class EligibilityService {
     }
   }
 }
+
+/** The rows of a stream's first page. */
+const firstPageRows = (options: StreamOptions) => Math.min(STREAM_FIRST_PAGE_ROWS, options.pageSize ?? STREAM_PAGE_ROWS);
 
 /** Where a stream starts (after this chatId) and how many lines it sends at most (null: all). */
 export interface StreamOptions {

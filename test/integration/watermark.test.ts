@@ -103,6 +103,64 @@ describe.runIf(process.env.TEST_DATABASE === 'postgres')('revision watermark', (
     expect(BigInt(after.settled)).toBeGreaterThan(BigInt(settled));
   });
 
+  it("a stream's first page, read in its settling's round trip, holds what a writer it waited for committed", async () => {
+    const frontend = await t.bearer('consent:write');
+    const pipeline = await t.bearer('training:read');
+    await t.http.put('/v1/users/wm-streamer/plan').set('authorization', frontend).send({ plan: 'pro' }).expect(200);
+    await t.http.put('/v1/users/wm-streamer/training-consent').set('authorization', frontend).send({ choice: 'granted', surface: 'web' }).expect(200);
+    await t.http.put('/v1/chats/wm-stream-a').set('authorization', frontend).send({ userId: 'wm-streamer' }).expect(201);
+    const writer = await sql.reserve();
+    try {
+      // A writer holds a revision and registers a chat with it, then commits while the stream's
+      // settling waits for it: the page, sent behind the settling, must see the chat.
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      const [{ r }] = await writer`SELECT nextval('revision_seq')::text AS r`;
+      await writer`INSERT INTO chats (chat_id, user_id, created_at, incognito, registered_at, registered_revision, last_activity_at, last_activity_revision, last_activity_recorded_at)
+        VALUES ('wm-stream-b', 'wm-streamer', now(), false, now(), ${r}, now(), ${r}, now())`;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const streaming = t.http
+        .get('/v1/training-eligibility/eligible-chats')
+        .query({ after: 'wm-stream-', limit: 5 })
+        .set('authorization', pipeline)
+        .buffer(true)
+        .parse((res, done) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => done(null, body));
+        });
+      setTimeout(() => writer`COMMIT`.execute(), 150);
+      const res = await streaming;
+      expect(res.status).toBe(200);
+      expect(BigInt(res.headers['consent-revision'])).toBeGreaterThanOrEqual(BigInt(r));
+      const ids = (res.body as string).trim().split('\n').map((l) => JSON.parse(l).chatId);
+      expect(ids.filter((id) => id.startsWith('wm-stream-'))).toEqual(['wm-stream-a', 'wm-stream-b']);
+    } finally {
+      writer.release();
+    }
+  });
+
+  it('a stream whose settling gives up answers 503 and sends no line', async () => {
+    const pipeline = await t.bearer('training:read');
+    const writer = await sql.reserve();
+    try {
+      await writer`BEGIN`;
+      await writer`SELECT consent_begin_write()`;
+      await writer`SELECT nextval('revision_seq')`;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const res = await t.http.get('/v1/training-eligibility/eligible-chats').query({ limit: 5 }).set('authorization', pipeline);
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('UNAVAILABLE');
+    } finally {
+      await writer`ROLLBACK`;
+      writer.release();
+    }
+    // The connection the stream settled on is usable again.
+    const again = await t.http.get('/v1/training-eligibility/eligible-chats').query({ limit: 1 }).set('authorization', pipeline);
+    expect(again.status).toBe(200);
+  }, 20_000);
+
   it('answers reads while a writer is in flight with a revision below it', async () => {
     const reader = await t.bearer('consent:read');
     const writer = await sql.reserve();

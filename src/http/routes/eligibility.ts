@@ -95,8 +95,9 @@ export const eligibilityRoutes: FastifyPluginAsyncZod<{ eligibility: Eligibility
     },
     handler: async (request, reply) => {
       const { after, limit, ...pointQuery } = request.query;
-      const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
-      return sendNdjson(reply, at.point, eligibility.eligibleChats(at, { after: after ?? '', limit: limit ?? null }));
+      const options = { after: after ?? '', limit: limit ?? null };
+      const at = await eligibility.resolveEligibleChats(pointRequest(pointQuery), requestTime().getTime(), options);
+      return sendNdjson(reply, at.point, eligibility.eligibleChats(at, options));
     },
   });
 };

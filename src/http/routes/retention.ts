@@ -29,8 +29,9 @@ export const retentionRoutes: FastifyPluginAsyncZod<{ eligibility: EligibilitySe
     },
     handler: async (request, reply) => {
       const { after, limit, ...pointQuery } = request.query;
-      const at = await eligibility.resolve(pointRequest(pointQuery), requestTime().getTime());
-      return sendNdjson(reply, at.point, eligibility.expiredChats(at, { after: after ?? '', limit: limit ?? null }));
+      const options = { after: after ?? '', limit: limit ?? null };
+      const at = await eligibility.resolveExpiredChats(pointRequest(pointQuery), requestTime().getTime(), options);
+      return sendNdjson(reply, at.point, eligibility.expiredChats(at, options));
     },
   });
 };
