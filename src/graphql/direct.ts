@@ -191,6 +191,8 @@ interface Plan {
   operation: OperationDefinitionNode;
   field: FieldNode;
   def: GraphQLField<unknown, unknown>;
+  /** The field's arguments from the request's variables, where that needs no coercion (`simpleArguments`); null: graphql-js coerces. */
+  args: ((variables: Record<string, unknown>) => Record<string, unknown> | null) | null;
   root: DirectRoot;
   /** `{"data":{"key":` */
   before: string;
@@ -213,6 +215,11 @@ export class DirectPlans {
 
   get size(): number {
     return this.plans.size;
+  }
+
+  /** Whether a query has a plan already: it was parsed and validated when it was made. */
+  planned(query: string, operationName: string | undefined): boolean {
+    return this.plans.get(operationName === undefined ? query : `${query}\u0000${operationName}`) != null;
   }
 
   /** The plan of a query, made the first time it is seen. */
@@ -253,6 +260,7 @@ export class DirectPlans {
       operation,
       field,
       def,
+      args: simpleArguments(operation, field, def),
       root,
       before: `{"data":{"${(field.alias ?? field.name).value}":`,
       write,
@@ -275,13 +283,15 @@ export class DirectPlans {
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
     const plan = this.plan(schema, query, operationName ?? undefined);
     if (plan === null) return false;
-    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
-    if (coerced.errors !== undefined) return false;
-    let args: Record<string, unknown>;
-    try {
-      args = getArgumentValues(plan.def, plan.field, coerced.coerced);
-    } catch {
-      return false;
+    let args = plan.args?.((variables ?? {}) as Record<string, unknown>) ?? null;
+    if (args === null) {
+      const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
+      if (coerced.errors !== undefined) return false;
+      try {
+        args = getArgumentValues(plan.def, plan.field, coerced.coerced);
+      } catch {
+        return false;
+      }
     }
     let payload: string | Buffer;
     try {
@@ -308,6 +318,50 @@ export class DirectPlans {
     if (!reply.sent) reply.type('application/json; charset=utf-8').send(payload);
     return true;
   }
+}
+
+/**
+ * The arguments of `field`, when each is a variable of type `ID` or `String` (nullable or not,
+ * without a default) and the field's other arguments have no default: those pass through
+ * graphql-js's coercion unchanged when they are strings, and an absent nullable one is left out,
+ * as `getVariableValues` and `getArgumentValues` do. Anything else (a number for an ID, a null or
+ * missing value for a non-null one, a literal argument) returns null, and graphql-js coerces, or
+ * words the error. Null when the field's arguments are not all such variables.
+ */
+export function simpleArguments(
+  operation: OperationDefinitionNode,
+  field: FieldNode,
+  def: GraphQLField<unknown, unknown>,
+): ((variables: Record<string, unknown>) => Record<string, unknown> | null) | null {
+  const variables = new Map<string, boolean>();
+  for (const v of operation.variableDefinitions ?? []) {
+    if (v.defaultValue !== undefined) return null;
+    const nonNull = v.type.kind === Kind.NON_NULL_TYPE;
+    const named = nonNull ? (v.type as { type: { kind: string; name?: { value: string } } }).type : v.type;
+    if (named.kind !== Kind.NAMED_TYPE || (named.name!.value !== 'ID' && named.name!.value !== 'String')) return null;
+    variables.set(v.variable.name.value, nonNull);
+  }
+  const given = new Set<string>();
+  const pairs: [argument: string, variable: string, nonNull: boolean][] = [];
+  for (const a of field.arguments ?? []) {
+    if (a.value.kind !== Kind.VARIABLE || !variables.has(a.value.name.value)) return null;
+    const argDef = def.args.find((d) => d.name === a.name.value);
+    if (argDef === undefined || argDef.defaultValue !== undefined) return null;
+    given.add(a.name.value);
+    pairs.push([a.name.value, a.value.name.value, variables.get(a.value.name.value)! || isNonNullType(argDef.type)]);
+  }
+  if (def.args.some((d) => !given.has(d.name) && d.defaultValue !== undefined)) return null;
+  return (values) => {
+    const args: Record<string, unknown> = {};
+    for (const [argument, variable, nonNull] of pairs) {
+      const value = Object.hasOwn(values, variable) ? values[variable] : undefined;
+      if (typeof value === 'string') args[argument] = value;
+      else if (value === undefined && !nonNull) continue;
+      else if (value === null && !nonNull) args[argument] = null;
+      else return null;
+    }
+    return args;
+  };
 }
 
 const FAILED = Symbol('a direct answer\'s failure');

@@ -54,16 +54,23 @@ function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
   };
 }
 
-/** A document nested too deeply to parse safely is refused before mercurius parses it. */
-const refuseDeepDocuments: preHandlerHookHandler = (request, _reply, done) => {
-  try {
-    const source = (request.body as { query?: unknown } | undefined)?.query ?? (request.query as { query?: unknown } | undefined)?.query;
-    requireParsableNesting(source);
-    done();
-  } catch (err) {
-    done(err as Error);
-  }
-};
+/**
+ * A document nested too deeply to parse safely is refused before mercurius parses it. One a
+ * direct answer has a plan for was parsed when the plan was made: it is not looked at again.
+ */
+function refuseDeepDocuments(direct: DirectPlans): preHandlerHookHandler {
+  return (request, _reply, done) => {
+    try {
+      const body = request.body as { query?: unknown; operationName?: unknown } | undefined;
+      const source = body?.query ?? (request.query as { query?: unknown } | undefined)?.query;
+      if (typeof source === 'string' && source === body?.query && direct.planned(source, typeof body.operationName === 'string' ? body.operationName : undefined)) return done();
+      requireParsableNesting(source);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  };
+}
 
 export interface GraphqlOptions {
   config: Config;
@@ -144,7 +151,7 @@ export const graphqlPlugin = fp(
       ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
       subscription: { onConnect: connectionAuthenticator(verifier) as never },
       // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
-      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments, answerDirectly], bodyLimit: BATCH_BODY_LIMIT },
+      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments(direct), answerDirectly], bodyLimit: BATCH_BODY_LIMIT },
     });
   },
   { name: 'graphql', dependencies: ['auth', 'errors'] },
