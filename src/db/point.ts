@@ -103,15 +103,15 @@ export async function settledRevision(db: Queryable, known = '-1'): Promise<Sett
 
 type SettledRow = { settled: string; newest_policy: string | null; changed_users: string[] | null };
 
-const SETTLE_SQL = 'SELECT settled::text, newest_policy::text, changed_users FROM consent_settled_changes($1, $2, $3)';
+const settleSql = (also = '') => `SELECT settled::text, newest_policy::text, changed_users${also} FROM consent_settled_changes($1, $2, $3)`;
+
+const SETTLE_SQL = settleSql();
 
 /** The setting a statement that follows a settling in its transaction reads its revision cap from (`SettledRevisions.settleThen`). */
 export const SETTLED_CAP_SETTING = 'consent.settled_cap';
 
 /** Settles as `SETTLE_SQL`, and keeps the revision for the rest of the transaction as `SETTLED_CAP_SETTING`. */
-const SETTLE_AND_KEEP_SQL =
-  `SELECT settled::text, newest_policy::text, changed_users, set_config('${SETTLED_CAP_SETTING}', settled::text, true) AS kept ` +
-  'FROM consent_settled_changes($1, $2, $3)';
+const SETTLE_AND_KEEP_SQL = settleSql(`, set_config('${SETTLED_CAP_SETTING}', settled::text, true) AS kept`);
 
 /** `CAP` in a statement sent right behind a settling (`SettledRevisions.settleThen`): the settled revision, as kept under the setting named by $2. */
 export const SETTLED_CAP = 'current_setting($2::text)::bigint';

@@ -202,6 +202,8 @@ interface Plan {
 
 const AFTER = '}}';
 
+const planKey = (query: string, operationName: string | undefined) => (operationName === undefined ? query : `${query}\u0000${operationName}`);
+
 /** Plans, by query text and operation name; null: not answered directly. Oldest out first. */
 export class DirectPlans {
   private readonly plans = new Map<string, Plan | null>();
@@ -219,12 +221,12 @@ export class DirectPlans {
 
   /** Whether a query has a plan already: it was parsed and validated when it was made. */
   planned(query: string, operationName: string | undefined): boolean {
-    return this.plans.get(operationName === undefined ? query : `${query}\u0000${operationName}`) != null;
+    return this.plans.get(planKey(query, operationName)) != null;
   }
 
   /** The plan of a query, made the first time it is seen. */
   plan(schema: GraphQLSchema, query: string, operationName: string | undefined): Plan | null {
-    const key = operationName === undefined ? query : `${query}\u0000${operationName}`;
+    const key = planKey(query, operationName);
     let plan = this.plans.get(key);
     if (plan !== undefined) return plan;
     plan = this.make(schema, query, operationName);

@@ -203,8 +203,8 @@ const EXPIRED_CHATS = streamKind(true, (d, at) => d.retentionUntil !== null && d
 export interface StreamPoint {
   point: Point;
   source: ReadSource;
-  /** Its first page, when it was read with the point's settling. */
-  first?: { rows: StreamChatRow[]; size: number };
+  /** Its first page (`firstPageRows` of its options), when it was read with the point's settling. */
+  first?: StreamChatRow[];
 }
 
 /** Decisions at one point, in request order. */
@@ -459,11 +459,10 @@ export class EligibilityService {
   private resolveStream(request: PointRequest, now: number, options: StreamOptions, kind: StreamKind): Promise<StreamPoint> {
     return this.reads.run(request, async (source) => {
       if (request.kind === 'now' && request.minRevision === undefined && readyPoint(source.settled, request, now) === null) {
-        const size = firstPageRows(options);
-        const both = source.settled.settleThen<StreamChatRow>(kind.firstPageSql, [options.after, SETTLED_CAP_SETTING, ANY_TIME, size, isoTime(now)]);
+        const both = source.settled.settleThen<StreamChatRow>(kind.firstPageSql, [options.after, SETTLED_CAP_SETTING, ANY_TIME, firstPageRows(options), isoTime(now)]);
         if (both !== null) {
           const { settled, rows } = await both;
-          return { point: { revision: settled.revision, at: now, recordedBy: null, newestPolicy: settled.newestPolicy }, source, first: { rows, size } };
+          return { point: { revision: settled.revision, at: now, recordedBy: null, newestPolicy: settled.newestPolicy }, source, first: rows };
         }
       }
       return { point: await resolvePoint(source.db, source.settled, request, now), source };
@@ -496,8 +495,8 @@ export class EligibilityService {
     };
     const fetchPage = async (after: string, rows: number) => complete(await src.db.query<StreamChatRow>(pageSql, [after, cap.revision, cap.recordedBy, rows, at]));
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    let size = first?.size ?? firstPageRows(options);
-    let next: Promise<StreamChatRow[]> | null = first !== undefined ? complete(first.rows) : fetchPage(options.after, size);
+    let size = firstPageRows(options);
+    let next: Promise<StreamChatRow[]> | null = first !== undefined ? complete(first) : fetchPage(options.after, size);
     const owners: (Owner | undefined)[] = [];
     try {
       const decider = deciding instanceof Decider ? deciding : await deciding;
