@@ -77,7 +77,9 @@ function indirect(): never {
 /** A value as the executor would write it in the response's JSON. */
 type Write = (value: unknown) => string;
 
-const quoted = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : indirect());
+/** What JSON.stringify escapes in a string (and lone surrogates, which it writes as escapes). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+const quoted = (v: unknown) => (typeof v === 'string' ? (ESCAPED.test(v) ? JSON.stringify(v) : `"${v}"`) : indirect());
 
 /** Scalars whose value passes through the executor unchanged when it already is of the right kind. */
 const SCALARS: Record<string, Write> = {
@@ -202,6 +204,12 @@ interface Plan {
 
 const AFTER = '}}';
 
+/** A request a direct answer can be tried for: its plan, and the root field's arguments. */
+export interface Prepared {
+  plan: Plan;
+  args: Record<string, unknown>;
+}
+
 const planKey = (query: string, operationName: string | undefined) => (operationName === undefined ? query : `${query}\u0000${operationName}`);
 
 /** Plans, by query text and operation name; null: not answered directly. Oldest out first. */
@@ -271,30 +279,36 @@ export class DirectPlans {
   }
 
   /**
-   * Answers a POST /graphql directly if it can (and says so), else leaves it to mercurius. `ctx`
-   * is what mercurius would give the resolver.
+   * What a direct answer of a POST /graphql needs (its plan and coerced arguments), or null where
+   * mercurius answers. Synchronous: a request that is not answered directly waits for nothing.
    */
-  async answer(schema: GraphQLSchema, request: FastifyRequest, reply: FastifyReply, ctx: MercuriusContext): Promise<boolean> {
-    if (this.max === 0 || request.method !== 'POST') return false;
+  prepare(schema: GraphQLSchema, request: FastifyRequest): Prepared | null {
+    if (this.max === 0 || request.method !== 'POST') return null;
     const body = request.body as Record<string, unknown> | null | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
     const { query, variables, operationName } = body;
     // Persisted queries (`extensions`) are mercurius's to look up and keep.
-    if (typeof query !== 'string' || body.extensions !== undefined) return false;
-    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return false;
-    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
+    if (typeof query !== 'string' || body.extensions !== undefined) return null;
+    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
+    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
     const plan = this.plan(schema, query, operationName ?? undefined);
-    if (plan === null) return false;
-    let args = plan.args?.((variables ?? {}) as Record<string, unknown>) ?? null;
-    if (args === null) {
-      const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
-      if (coerced.errors !== undefined) return false;
-      try {
-        args = getArgumentValues(plan.def, plan.field, coerced.coerced);
-      } catch {
-        return false;
-      }
+    if (plan === null) return null;
+    const args = plan.args?.((variables ?? {}) as Record<string, unknown>);
+    if (args != null) return { plan, args };
+    const coerced = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>, { maxErrors: 1 });
+    if (coerced.errors !== undefined) return null;
+    try {
+      return { plan, args: getArgumentValues(plan.def, plan.field, coerced.coerced) };
+    } catch {
+      return null;
     }
+  }
+
+  /**
+   * Answers a prepared request directly if it can (and says so), else leaves it to mercurius.
+   * `ctx` is what mercurius would give the resolver.
+   */
+  async answer({ plan, args }: Prepared, request: FastifyRequest, reply: FastifyReply, ctx: MercuriusContext): Promise<boolean> {
     let payload: string | Buffer;
     try {
       if (plan.bytes) payload = await plan.root.bytes!.write(args, ctx, plan.before, AFTER);

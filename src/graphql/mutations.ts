@@ -8,7 +8,8 @@ import { allow, idempotencyOf, parseArgs, RULES, writeContextOf } from './access
 import type { MutationResolvers } from './generated.js';
 import { carrying } from './min-revision.js';
 import type { GraphqlServices } from './services.js';
-import type { ConsentRead } from './views.js';
+import type { ConsentView } from '../services/consent.js';
+import { consentRead } from './views.js';
 
 /** The REST path a mutation stands for, its ids as given (the Idempotency-Key fingerprint names it). */
 const userPath = (userId: string, rest: string) => `/v1/users/${userId}/${rest}`;
@@ -33,7 +34,7 @@ export function mutationResolvers(s: GraphqlServices): MutationResolvers {
       const body = parseArgs(ConsentIn, { choice: args.choice, surface: args.surface });
       const idem = idempotencyOf(holder, args.idempotencyKey, 'PUT', userPath(userId, 'training-consent'), body);
       const result = await s.consent.setConsent(writeContextOf(ctx, holder, userId), idem, userId, body, args.ifMatch ?? undefined);
-      return { ...bodyOf<ConsentRead>(result), etag: result.headers!.etag };
+      return consentRead(bodyOf<ConsentView>(result), result.headers!.etag!);
     },
 
     acceptTerms: async (_root, args, ctx) => {

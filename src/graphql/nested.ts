@@ -11,7 +11,7 @@ import type { Loaders, UserResolvers } from './generated.js';
 import { carriedBy, carrying, highest, nowAt } from './min-revision.js';
 import { FIRST } from './queries.js';
 import type { GraphqlServices } from './services.js';
-import type { ConsentRead } from './views.js';
+import { consentRead, type ConsentRead } from './views.js';
 
 type Query<O, P> = { obj: O; params: P };
 type PointArgs = { asOf?: string | null; atRevision?: string | null; minRevision?: string | null };
@@ -89,7 +89,7 @@ export function loaders(s: GraphqlServices): Loaders {
           for (const i of indexes) {
             const read = consents.get(queries[i].obj.userId);
             if (read === undefined) throw notFound(`user ${queries[i].obj.userId} is not known`);
-            out[i] = { ...read.view, etag: read.etag };
+            out[i] = consentRead(read.view, read.etag);
           }
         }
         return out;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import mercurius, { type IResolvers, type MercuriusContext, type MercuriusLoaders } from 'mercurius';
 import { TokenRejected, type TokenVerifier } from '../auth/verifier.js';
@@ -14,7 +14,7 @@ import { complexityRule, requireParsableNesting } from './limits.js';
 import { LiveAudit } from './live.js';
 import { mutationResolvers } from './mutations.js';
 import { loaders, userResolvers } from './nested.js';
-import { DirectPlans, replayFailure, servedSchema } from './direct.js';
+import { DirectPlans, replayFailure, servedSchema, type Prepared } from './direct.js';
 import { directRoots, queryResolvers } from './queries.js';
 import { scalarResolvers } from './scalars.js';
 import { loadSchemaSdl } from './schema.js';
@@ -38,7 +38,7 @@ function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
       token = bearerToken(request.headers.authorization);
       const known = verifier.cached(token);
       if (known !== null) {
-        request.auth = { ...known, selfOnly: false };
+        request.auth = { sub: known.sub, scopes: known.scopes, selfOnly: false };
         return done();
       }
     } catch (err) {
@@ -46,7 +46,7 @@ function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
     }
     verifier.verify(token).then(
       (principal) => {
-        request.auth = { ...principal, selfOnly: false };
+        request.auth = { sub: principal.sub, scopes: principal.scopes, selfOnly: false };
         done();
       },
       (err: unknown) => done(err instanceof TokenRejected ? unauthenticated(err.message) : (err as Error)),
@@ -55,20 +55,26 @@ function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
 }
 
 /**
- * A document nested too deeply to parse safely is refused before mercurius parses it. One a
- * direct answer has a plan for was parsed when the plan was made: it is not looked at again.
+ * Before mercurius runs a POST /graphql: a direct answer where there is one (src/graphql/direct.ts).
+ * Otherwise, a document nested too deeply to parse safely is refused before mercurius (or the
+ * direct answer's planning) parses it; one a direct answer has a plan for was parsed when the plan
+ * was made, and is not looked at again. One hook, not two: it runs on every query.
  */
-function refuseDeepDocuments(direct: DirectPlans): preHandlerHookHandler {
-  return (request, _reply, done) => {
+function directOrExecutor(direct: DirectPlans, app: FastifyInstance): preHandlerHookHandler {
+  return (request, reply, done) => {
+    let prepared: Prepared | null;
     try {
       const body = request.body as { query?: unknown; operationName?: unknown } | undefined;
       const source = body?.query ?? (request.query as { query?: unknown } | undefined)?.query;
-      if (typeof source === 'string' && source === body?.query && direct.planned(source, typeof body.operationName === 'string' ? body.operationName : undefined)) return done();
-      requireParsableNesting(source);
-      done();
+      const planned = typeof source === 'string' && source === body?.query && direct.planned(source, typeof body.operationName === 'string' ? body.operationName : undefined);
+      if (!planned) requireParsableNesting(source);
+      prepared = direct.prepare(servedSchema(app), request);
     } catch (err) {
-      done(err as Error);
+      return done(err as Error);
     }
+    if (prepared === null) return done();
+    // Answered: the reply is sent, and the hooks end here.
+    direct.answer(prepared, request, reply, { principal: request.auth ?? undefined } as MercuriusContext).then((answered) => answered || done(), done);
   };
 }
 
@@ -128,13 +134,16 @@ export const graphqlPlugin = fp(
       max: direct.max,
     });
     opts.metrics.counter('graphql_direct_answers_total', 'GraphQL reads answered without the executor (src/graphql/direct.ts).', () => direct.answered);
-    const answerDirectly: preHandlerAsyncHookHandler = async (request, reply) => {
-      if (await direct.answer(servedSchema(app), request, reply, { principal: request.auth ?? undefined } as MercuriusContext)) return reply;
-    };
-
-    // The GraphQL routes are described by the SDL, not in the OpenAPI document.
+    const tokenCheck = authenticate(verifier);
     app.addHook('onRoute', (route) => {
+      // The GraphQL routes are described by the SDL, not in the OpenAPI document.
       if (route.url.startsWith(GRAPHQL_PATH) || route.url.startsWith('/graphiql')) route.schema = { ...route.schema, hide: true };
+      if (route.url !== GRAPHQL_PATH) return;
+      // POST /graphql checks its token first, as the REST routes do, before its body is read.
+      // Mercurius's own onRequest there is its CSRF check, which is off (no `csrfPrevention`):
+      // an empty async hook per request, replaced. GET checks it before its other hooks.
+      if (route.method === 'POST') route.onRequest = tokenCheck;
+      else route.preHandler = [tokenCheck, ...(route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler])];
     });
 
     await app.register(mercurius, {
@@ -151,7 +160,7 @@ export const graphqlPlugin = fp(
       ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
       subscription: { onConnect: connectionAuthenticator(verifier) as never },
       // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
-      additionalRouteOptions: { preHandler: [authenticate(verifier), refuseDeepDocuments(direct), answerDirectly], bodyLimit: BATCH_BODY_LIMIT },
+      additionalRouteOptions: { preHandler: directOrExecutor(direct, app), bodyLimit: BATCH_BODY_LIMIT },
     });
   },
   { name: 'graphql', dependencies: ['auth', 'errors'] },

@@ -10,15 +10,14 @@ import type { DirectRoot } from './direct.js';
 import { carrying, nowAt } from './min-revision.js';
 import type { QueryResolvers } from './generated.js';
 import type { GraphqlServices } from './services.js';
+import { consentRead } from './views.js';
 
 /** NOT_FOUND becomes the null the schema promises for an unknown user, chat or policy. */
-async function orNull<T>(read: Promise<T>): Promise<T | null> {
-  try {
-    return await read;
-  } catch (err) {
+function orNull<T>(read: Promise<T>): Promise<T | null> {
+  return read.catch((err: unknown) => {
     if (err instanceof AppError && err.code === 'NOT_FOUND') return null;
     throw err;
-  }
+  });
 }
 
 const UserPoint = UserParams.extend(PointQuery.shape);
@@ -87,7 +86,7 @@ export function queryResolvers(s: GraphqlServices): QueryResolvers {
       const { userId, ...point } = parseArgs(UserPoint, args);
       requireUser(holder, userId);
       const read = await orNull(s.consent.getConsent(userId, pointRequest(point, 'args'), requestTime().getTime()));
-      return read && { ...read.view, etag: read.etag };
+      return read && consentRead(read.view, read.etag);
     },
 
     termsAcceptances: async (_root, args, ctx) => {

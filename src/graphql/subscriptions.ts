@@ -9,7 +9,7 @@ import { subscriptionError } from './errors.js';
 import type { SubscriptionResolvers } from './generated.js';
 import { typeList } from './queries.js';
 import type { GraphqlServices } from './services.js';
-import type { ConsentRead } from './views.js';
+import { consentRead, type ConsentRead } from './views.js';
 
 /** The events after which a user's consent may read differently: a choice or a plan change (a terms acceptance with a choice records a choice). */
 const CONSENT_EVENTS = ['user.plan_changed', 'consent.choice_recorded'];
@@ -77,7 +77,7 @@ export function subscriptionResolvers(s: GraphqlServices): SubscriptionResolvers
           const follower = await s.live.follow({ after: null, types: CONSENT_EVENTS, userId });
           return mapped(follower, ctx.app.log, async (event): Promise<ConsentRead> => {
             const { view, etag } = await s.consent.getConsent(userId, { kind: 'atRevision', revision: event.revision }, requestTime().getTime());
-            return { ...view, etag };
+            return consentRead(view, etag);
           });
         }),
       resolve: (consent: ConsentRead) => consent,

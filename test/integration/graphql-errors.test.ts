@@ -61,6 +61,25 @@ describe('tokens', () => {
     expect(await eventCount()).toBe(before);
   });
 
+  it('a query over GET needs a token as over POST; a POST without one is 401 before its body is read', async () => {
+    const query = encodeURIComponent('{ policies { version } }');
+    const unauthenticated = await t.http.get(`/graphql?query=${query}`);
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+    const ok = await t.http.get(`/graphql?query=${query}`).set('authorization', pipeline);
+    expect(ok.status).toBe(200);
+    expect(ok.body.data.policies.length).toBeGreaterThan(0);
+    // A body that does not parse: with a token it is a 400, without one the token is what is refused.
+    const malformed = (token: string | null) => {
+      const req = t.http.post('/graphql').set('content-type', 'application/json');
+      return (token === null ? req : req.set('authorization', token)).send('{"query": ');
+    };
+    expect((await malformed(pipeline)).status).toBe(400);
+    const refused = await malformed(null);
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+  });
+
   it('introspection needs a token too; GraphiQL, the page, is public', async () => {
     expect((await graphql(t, null, '{ __schema { queryType { name } } }')).status).toBe(401);
     expect((await data(t, pipeline, '{ __schema { queryType { name } } }')).__schema.queryType.name).toBe('Query');
