@@ -12,6 +12,7 @@ import type {
 } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { graphqlJs } from './graphql-js.js';
+import type { PersistedQueries } from './persisted.js';
 
 const {
   getArgumentValues,
@@ -39,6 +40,9 @@ const {
  * turns direct answers off). At each request, the variables and arguments are coerced by
  * graphql-js's own functions, the root field's resolver is the one mercurius calls, and the
  * response is the bytes the executor would send: the same keys in the same order, the same values.
+ *
+ * A query sent by its hash alone (automatic persisted queries, src/graphql/persisted.ts) is answered
+ * as its text would be, when the hash is held.
  *
  * Anything else goes to mercurius untouched, and so does any request a direct answer cannot give
  * exactly:
@@ -221,6 +225,7 @@ export class DirectPlans {
     readonly max: number,
     private readonly roots: Readonly<Record<string, DirectRoot>>,
     private readonly rules: readonly ValidationRule[],
+    private readonly persisted: PersistedQueries | null = null,
   ) {}
 
   get size(): number {
@@ -286,9 +291,14 @@ export class DirectPlans {
     if (this.max === 0 || request.method !== 'POST') return null;
     const body = request.body as Record<string, unknown> | null | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
-    const { query, variables, operationName } = body;
-    // Persisted queries (`extensions`) are mercurius's to look up and keep.
-    if (typeof query !== 'string' || body.extensions !== undefined) return null;
+    const { variables, operationName } = body;
+    let query = body.query;
+    if (body.extensions !== undefined) {
+      // A query sent by its hash alone is answered as its text would be, if the hash is held. A
+      // query sent with its hash (to be kept) or an unknown hash is mercurius's to keep or refuse.
+      query = this.persisted?.queryOf(body);
+    }
+    if (typeof query !== 'string') return null;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
     const plan = this.plan(schema, query, operationName ?? undefined);

@@ -17,6 +17,7 @@ import { loaders, userResolvers } from './nested.js';
 import { DirectPlans, replayFailure, servedSchema, type Prepared } from './direct.js';
 import { directRoots, queryResolvers } from './queries.js';
 import { scalarResolvers } from './scalars.js';
+import { PersistedQueries } from './persisted.js';
 import { loadSchemaSdl } from './schema.js';
 import type { GraphqlServices } from './services.js';
 import { subscriptionResolvers } from './subscriptions.js';
@@ -125,7 +126,15 @@ export const graphqlPlugin = fp(
     ]);
 
     const rules = [complexityRule(config.graphql, costly)];
-    const direct = new DirectPlans(config.graphql.queryCache, roots, rules);
+    const persisted = new PersistedQueries(config.graphql.queryCache);
+    opts.registerCache({
+      name: 'graphql_persisted_queries',
+      get size() {
+        return persisted.size;
+      },
+      max: persisted.max,
+    });
+    const direct = new DirectPlans(config.graphql.queryCache, roots, rules, persisted);
     opts.registerCache({
       name: 'graphql_direct_plans',
       get size() {
@@ -157,7 +166,7 @@ export const graphqlPlugin = fp(
       validationRules: rules,
       cache: config.graphql.queryCache === 0 ? false : config.graphql.queryCache,
       ...(config.graphql.jit > 0 ? { jit: config.graphql.jit } : {}),
-      ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(config.graphql.queryCache) } : {}),
+      ...(config.graphql.queryCache > 0 ? { persistedQueryProvider: persisted.provider() } : {}),
       subscription: { onConnect: connectionAuthenticator(verifier) as never },
       // A full eligibility batch (10,000 ids of 128 characters) fits, as it does over REST.
       additionalRouteOptions: { preHandler: directOrExecutor(direct, app), bodyLimit: BATCH_BODY_LIMIT },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { FIELDS } from '../helpers/graphql.js';
@@ -192,6 +193,42 @@ describe('direct answers of GraphQL reads', () => {
     expect(s1 - s0).toBe(s2 - s1);
     expect(tried.status).toBe(executor.status);
     expect(withoutRequestIds(tried.text)).toEqual(withoutRequestIds(executor.text));
+  });
+
+  it('a query sent by its hash alone (automatic persisted queries) is answered as its text is, once it is kept', async () => {
+    const query = `query($id: ID!) { trainingEligibility(chatId: $id, atRevision: "${at}") { ${FIELDS.decision} } }`;
+    const sha256Hash = createHash('sha256').update(query).digest('hex');
+    const extensions = { persistedQuery: { version: 1, sha256Hash } };
+    const variables = { id: 'chat-direct-a' };
+    const unknown = await post(pipeline, { extensions, variables });
+    // As the protocol has it, the client is told to send the text too (status 200, as mercurius answers).
+    expect(unknown.status).toBe(200);
+    expect(JSON.parse(unknown.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+    // Sent with its text, the query is mercurius's to check against its hash and keep.
+    const before = await direct();
+    const kept = await post(pipeline, { query, extensions, variables });
+    expect(kept.status).toBe(200);
+    expect(await direct()).toBe(before);
+    const byHash = await post(pipeline, { extensions, variables });
+    expect(await direct()).toBe(before + 1);
+    expect(byHash.text).toBe(kept.text);
+    expect(byHash.type).toBe(kept.type);
+    // Another variable, and a hash that is not the text's.
+    expect(JSON.parse((await post(pipeline, { extensions, variables: { id: 'chat-direct-b' } })).text).data.trainingEligibility.chatId).toBe('chat-direct-b');
+    const mismatch = await post(pipeline, { query, extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } }, variables });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.text).toContain('provided sha does not match query');
+    // The store is bounded as the plans are, and reported beside them.
+    for (let i = 0; i < CACHE * 2; i++) {
+      const q = `{ policies { version v${i}: version } }`;
+      const res = await post(pipeline, { query: q, extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(q).digest('hex') } } });
+      expect(res.status).toBe(200);
+    }
+    const metrics = (await t.http.get('/metrics')).text;
+    expect(metrics).toMatch(new RegExp(`^consent_cache_entries\\{cache="graphql_persisted_queries"\\} ${CACHE}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^consent_cache_max_entries\\{cache="graphql_persisted_queries"\\} ${CACHE}$`, 'm'));
+    // The first query was the oldest: it is out, and its hash alone is not found again.
+    expect((await post(pipeline, { extensions, variables })).text).toContain('PersistedQueryNotFound');
   });
 
   it('its plans are bounded by GRAPHQL_QUERY_CACHE and reported in /metrics', async () => {
