@@ -81,7 +81,7 @@ function indirect(): never {
 /** A value as the executor would write it in the response's JSON. */
 type Write = (value: unknown) => string;
 
-/** What JSON.stringify escapes in a string (and lone surrogates, which it writes as escapes). */
+/** What JSON.stringify escapes in a string, and any surrogate (a lone one it writes as an escape): those strings go through it. */
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 const quoted = (v: unknown) => (typeof v === 'string' ? (ESCAPED.test(v) ? JSON.stringify(v) : `"${v}"`) : indirect());
 

@@ -28,8 +28,9 @@ export const GRAPHQL_PATH = '/graphql';
 const COSTLY_NESTED = ['Query.user', 'User.trainingConsent', 'User.termsAcceptances', 'User.chats', 'User.auditEvents', 'Chat.user', 'Chat.trainingEligibility'];
 
 /**
- * Verifies the bearer token of a query or mutation before mercurius parses it: no token or a bad
- * one is 401 UNAUTHENTICATED. A WebSocket upgrade passes: it authenticates at `connection_init`.
+ * Verifies the bearer token of a query or mutation: no token or a bad one is 401
+ * UNAUTHENTICATED. `POST /graphql` runs it as its `onRequest`, before the body is read; `GET`
+ * first among its `preHandler`s. A WebSocket upgrade passes: it authenticates at `connection_init`.
  */
 function authenticate(verifier: TokenVerifier): preHandlerHookHandler {
   return (request, _reply, done) => {
@@ -126,22 +127,18 @@ export const graphqlPlugin = fp(
     ]);
 
     const rules = [complexityRule(config.graphql, costly)];
+    const report = (name: string, cache: { readonly size: number; readonly max: number }) =>
+      opts.registerCache({
+        name,
+        get size() {
+          return cache.size;
+        },
+        max: cache.max,
+      });
     const persisted = new PersistedQueries(config.graphql.queryCache);
-    opts.registerCache({
-      name: 'graphql_persisted_queries',
-      get size() {
-        return persisted.size;
-      },
-      max: persisted.max,
-    });
+    report('graphql_persisted_queries', persisted);
     const direct = new DirectPlans(config.graphql.queryCache, roots, rules, persisted);
-    opts.registerCache({
-      name: 'graphql_direct_plans',
-      get size() {
-        return direct.size;
-      },
-      max: direct.max,
-    });
+    report('graphql_direct_plans', direct);
     opts.metrics.counter('graphql_direct_answers_total', 'GraphQL reads answered without the executor (src/graphql/direct.ts).', () => direct.answered);
     const tokenCheck = authenticate(verifier);
     app.addHook('onRoute', (route) => {
