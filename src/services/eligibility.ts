@@ -504,9 +504,12 @@ export class EligibilityService {
         const rows: StreamChatRow[] = await next;
         const full = rows.length === size;
         size = Math.min(size * 8, options.pageSize ?? STREAM_PAGE_ROWS);
-        // The next page is read while this one is decided and written out.
+        // The next page is read while this one is decided and written out. postgres.js sends a
+        // short statement from a setImmediate callback: past the first page (whose line should
+        // leave at once), the statement is let go before this page is decided, not after.
         next = full ? fetchPage(rows[rows.length - 1].chat_id, size) : null;
         if (rows.length === 0) return;
+        if (next !== null && rows.length > STREAM_FIRST_PAGE_ROWS) await statementsSent();
         decider.trim(STREAM_OWNERS_MAX);
         // Each row's owner, looked up once; those not folded yet are folded from their facts.
         owners.length = rows.length;
@@ -538,6 +541,13 @@ export class EligibilityService {
     }
   }
 }
+
+/**
+ * Resolves once the statements queued before it have been written to their sockets: postgres.js
+ * writes a short one from a setImmediate callback queued when it is sent, and an immediate queued
+ * from an immediate runs after every one queued before.
+ */
+const statementsSent = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 /** The rows of a stream's first page. */
 const firstPageRows = (options: StreamOptions) => Math.min(STREAM_FIRST_PAGE_ROWS, options.pageSize ?? STREAM_PAGE_ROWS);
