@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { freePort } from './ports.js';
 
 /**
  * A TCP proxy in front of the server that can stop listening (connections are refused, as by a
@@ -17,10 +18,8 @@ export class Doorway {
 
   static async open(target: string): Promise<Doorway> {
     const u = new URL(target);
-    const probe = net.createServer();
-    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)));
-    await new Promise((r) => probe.close(r));
-    const door = new Doorway(port, { host: u.hostname, port: Number(u.port || 5432) });
+    // Below the ephemeral range: the doorway listens again on this port after `shut`.
+    const door = new Doorway(await freePort(), { host: u.hostname, port: Number(u.port || 5432) });
     await door.listen();
     return door;
   }

@@ -1,21 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The service as its own process, started as `npm start` starts it (`src/server.ts` under tsx):
@@ -38,8 +26,22 @@ export class ServiceProcess {
     child.stderr!.on('data', keep);
   }
 
+  /**
+   * Starts the service and waits until /healthz answers. On a port of its own choosing, it tries
+   * another port if the one it chose was taken before the service bound it (another test file's
+   * server may have chosen the same one at the same moment).
+   */
   static async start(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
-    const listen = port ?? (await freePort());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ServiceProcess.startOn(env, port ?? (await freePort()));
+      } catch (err) {
+        if (port !== undefined || attempt >= 3 || !(err instanceof PortTaken)) throw err;
+      }
+    }
+  }
+
+  private static async startOn(env: Record<string, string>, listen: number): Promise<ServiceProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'server.ts')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env, PORT: String(listen), HOST: '127.0.0.1' },
@@ -48,7 +50,11 @@ export class ServiceProcess {
     const svc = new ServiceProcess(child, listen);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the service exited while starting:\n${svc.output.join('')}`);
+      if (child.exitCode !== null) {
+        const output = svc.output.join('');
+        if (/could not listen on .*EADDRINUSE/.test(output)) throw new PortTaken(output);
+        throw new Error(`the service exited while starting:\n${output}`);
+      }
       try {
         const res = await fetch(`${svc.url}/healthz`, { signal: AbortSignal.timeout(1_000) });
         if (res.ok) return svc;
@@ -83,5 +89,11 @@ export class ServiceProcess {
   async stop(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL');
     await this.exited;
+  }
+}
+
+class PortTaken extends Error {
+  constructor(output: string) {
+    super(`the service could not listen: its port was taken:\n${output}`);
   }
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres, DatabaseDown } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/unavailable.js';
 import { PrivateCluster } from '../helpers/cluster.js';
-import { freePort } from '../helpers/service-process.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * The driver patch's multi-host part (`patches/postgres+3.4.9.patch`), against a primary and a

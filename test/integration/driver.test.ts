@@ -31,13 +31,16 @@ function client(connectTimeoutS = 2): Client {
     max: 1,
     onnotice: () => {},
     connect_timeout: connectTimeoutS,
-    socket: () =>
-      new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(Number(port || 5432), hostname);
-        s.once('connect', () => resolve(s));
-        s.once('error', reject);
-        last = s;
-      }),
+    // `socket` is postgres.js's own option, which its type declarations leave out.
+    ...({
+      socket: () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(Number(port || 5432), hostname);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+          last = s;
+        }),
+    } as object),
   });
   clients.push(sql);
   return { sql, socket: () => last! };

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent, verifyChains, type AuditEvent } from '../../src/audit/hash.js';
 import { PrivateCluster } from '../helpers/cluster.js';
 import { Load, ms, type Outcome } from '../helpers/load.js';
-import { freePort, ServiceProcess } from '../helpers/service-process.js';
+import { freePort } from '../helpers/ports.js';
+import { ServiceProcess } from '../helpers/service-process.js';
 import { AUDIENCE, ISSUER, TestKeys } from '../helpers/tokens.js';
 
 /**

@@ -16,7 +16,6 @@ import { countingStatements } from '../helpers/statements.js';
 let t: TestApp;
 let statements: () => number;
 let writer: string;
-let admin: string;
 let selfA: string;
 let reader: string;
 let pipeline: string;
@@ -31,7 +30,6 @@ beforeAll(async () => {
     },
   });
   writer = await t.bearer('consent:write', 'frontend');
-  admin = await t.bearer('admin', 'admin-1');
   selfA = await t.bearer('consent:self', 'owner-a');
   reader = await t.bearer('consent:read', 'support');
   pipeline = await t.bearer('training:read', 'pipeline');

@@ -68,7 +68,7 @@ describe('erasure', () => {
   const user = 'erase-me-alice';
   const secrets = ['erase-me', 'ERASEME'];
   let self: string;
-  let before: { treeSize: number; rootHash: string };
+  let before: { treeSize: number; rootHash: string; lastRevision: string };
   let eventsBefore: LoggedEvent[];
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceOn, type ServiceOn } from '../helpers/app.js';
 import { PrivateCluster } from '../helpers/cluster.js';
-import { freePort } from '../helpers/service-process.js';
+import { freePort } from '../helpers/ports.js';
 import { TestKeys } from '../helpers/tokens.js';
 
 /**

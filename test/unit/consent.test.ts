@@ -421,7 +421,6 @@ describe('consentAt: facts recorded in the same millisecond', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-const POOL: readonly Policy[] = [SEEDED, RECONSENT, FOLLOWUP, DENIED_DEFAULT];
 const LO = E1 - days(40);
 const HI = D3 + days(40);
 /** Instants where the state may change, so the generators hit boundaries often. */
