@@ -11,6 +11,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 export class ServiceProcess {
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the process has exited and its output has all been read. */
+  private closed: Promise<void>;
   readonly output: string[] = [];
 
   private constructor(
@@ -18,6 +20,7 @@ export class ServiceProcess {
     readonly port: number,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     const keep = (chunk: Buffer) => {
       this.output.push(chunk.toString());
       if (this.output.length > 2_000) this.output.splice(0, 1_000);
@@ -51,6 +54,7 @@ export class ServiceProcess {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) {
+        await svc.closed;
         const output = svc.output.join('');
         if (/could not listen on .*EADDRINUSE/.test(output)) throw new PortTaken(output);
         throw new Error(`the service exited while starting:\n${output}`);
